@@ -1,0 +1,8 @@
+# Every dependency comes from Debian packages (scripts/install-deps.sh).
+find_package(Threads REQUIRED)
+find_package(fmt CONFIG REQUIRED)
+find_package(RocksDB CONFIG REQUIRED)
+find_package(simdjson CONFIG REQUIRED)
+find_package(PkgConfig REQUIRED)
+# librdkafka ships pkg-config files but no CMake config.
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET GLOBAL rdkafka)

@@ -1,0 +1,199 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// Engine: the deduplication and reassembly engine of DESIGN.md §3.
+//
+// Feed it records with Process(); it classifies each record's envelope,
+// applies the six decision rules per (topic, partition, producer), holds
+// chunks of in-progress messages, and hands every delivered message to the
+// caller's callback. Rejected data (malformed, corrupt, abandoned, dropped
+// unstamped) goes to the DeadLetterSink, if any, and is always counted.
+//
+// Determinism: decisions depend only on the records fed, in order, per
+// partition: never on the wall clock, on thread timing, or on when state
+// was snapshotted and restored. Partitions are fully independent (the
+// buffer-bytes bound is per partition for this reason).
+//
+// Memory: bounded by what was received plus the configured bounds; a
+// record's claims (N, size) never cause an allocation by themselves.
+//
+// Thread safety: not thread-safe. Use one Engine per thread, or lock.
+// Callbacks are invoked synchronously from Process() and must not call
+// back into the same Engine.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exactly/envelope.h"
+#include "exactly/function_ref.h"
+#include "exactly/partition_state.h"
+#include "exactly/record.h"
+#include "exactly/status.h"
+#include "exactly/types.h"
+
+namespace exactly {
+
+enum class UnstampedPolicy : std::uint8_t { kPass, kDrop };
+
+struct EngineOptions {
+  EnvelopeLimits limits;                                  // --max-chunks, --max-message-bytes
+  UnstampedPolicy unstamped = UnstampedPolicy::kPass;     // --unstamped
+  std::uint64_t max_chunk_span = 100000;                  // --max-chunk-span (offsets)
+  std::uint64_t max_buffer_bytes = 256ull << 20;          // --max-buffer-bytes, per partition
+  std::int64_t producer_ttl_ms = 7ll * 24 * 3600 * 1000;  // --producer-ttl
+  Status Validate() const;
+};
+
+// What happened to one input record.
+enum class Outcome : std::uint8_t {
+  kDelivered,         // delivered (alone, or as the chunk completing a message)
+  kBuffered,          // a chunk held for its message
+  kDuplicate,         // rule 3
+  kStale,             // rule 2
+  kMalformed,         // §2 or rule 4 mismatch
+  kChunkDuplicate,    // rule 4: index already held
+  kCorrupt,           // completed a message that failed size/crc (rule 5)
+  kAbandoned,         // a chunk too large to ever fit the buffer
+  kUnstampedPassed,
+  kUnstampedDropped,
+};
+std::string_view OutcomeName(Outcome o) noexcept;
+
+// Counters, cumulative since construction (they are metrics, not state:
+// snapshots and restores do not carry them). Record counts count input
+// records; message counts count (possibly multi-chunk) messages.
+struct Counters {
+  std::uint64_t records = 0;              // input records processed
+  std::uint64_t delivered = 0;            // messages delivered, stamped or not
+  std::uint64_t delivered_chunked = 0;    // of which reassembled from N >= 2 chunks
+  std::uint64_t duplicate = 0;            // records
+  std::uint64_t stale = 0;                // records
+  std::uint64_t malformed = 0;            // records
+  std::array<std::uint64_t, kMalformedReasonCount> malformed_by_reason{};
+  std::uint64_t corrupt = 0;              // messages
+  std::uint64_t abandoned = 0;            // messages
+  std::uint64_t abandoned_chunks = 0;     // records held by abandoned messages
+  std::uint64_t chunk_duplicate = 0;      // records
+  std::uint64_t unstamped = 0;            // records (passed + dropped)
+  std::uint64_t unstamped_dropped = 0;    // records
+  std::uint64_t gaps = 0;                 // deliveries with s > W.seq + 1 in W's epoch
+  std::uint64_t producers_expired = 0;    // forgotten by producer TTL
+  std::uint64_t dead_lettered = 0;        // records handed to the dead-letter sink
+  Counters& operator+=(const Counters& o);
+};
+
+// A delivered message. Views are valid only during the callback.
+struct Message {
+  std::string_view topic;
+  Partition partition;
+  Offset offset;           // of the record that completed it
+  TimestampMs timestamp;   // of the record that completed it
+  NullableBytes key;       // chunk 0's key for reassembled messages
+  NullableBytes value;     // reassembled: never null
+  std::span<const HeaderView> headers;  // reassembled: chunk 0's minus eo.chunk/size/crc
+  bool stamped = false;    // false: an unstamped record passed through
+  std::string_view producer;
+  EpochSeq stamp;
+  std::uint32_t chunks = 0;  // N for a chunked message, 0 for a single record
+  bool gap = false;          // s > W.seq + 1 within W's epoch
+};
+
+enum class RejectReason : std::uint8_t { kMalformed, kCorrupt, kAbandoned, kUnstamped };
+std::string_view RejectReasonName(RejectReason r) noexcept;
+
+// A record the engine will not deliver. `detail` says why in words (for
+// malformed records, the MalformedReasonName). For corrupt and abandoned
+// messages, one Rejected per held chunk is emitted; their records carry the
+// stamp and chunk headers reconstructed from the message, chunk 0's key,
+// and the chunk's own offset, timestamp and bytes.
+struct Rejected {
+  RejectReason reason;
+  std::string_view detail;
+  RecordView record;
+};
+
+// Receives every rejected record. Called synchronously from Process() (or
+// from the calls that abandon messages). Must not throw.
+class DeadLetterSink {
+ public:
+  virtual ~DeadLetterSink() = default;
+  virtual void OnRejected(const Rejected& rejected) noexcept = 0;
+};
+
+// Receives the changes to one partition's state since the last
+// CollectChanges, for incremental checkpoints. Views are valid only during
+// the call.
+class ChangeVisitor {
+ public:
+  virtual ~ChangeVisitor() = default;
+  virtual void ProducerChanged(const ProducerState& state) = 0;
+  virtual void ProducerErased(std::string_view producer) = 0;
+  // A chunk received since the last collection, of a message still in
+  // progress. The header is repeated for every chunk of the same message.
+  virtual void ChunkAdded(const InProgressHeader& message, const ChunkState& chunk) = 0;
+  // A message that was in progress at the last collection (so some of its
+  // chunks may have been reported) is gone: delivered, corrupt or abandoned.
+  virtual void InProgressRemoved(std::string_view producer, EpochSeq stamp) = 0;
+};
+
+class Engine {
+ public:
+  using DeliverFn = FunctionRef<void(const Message&)>;
+
+  explicit Engine(EngineOptions options = {}, DeadLetterSink* dead_letters = nullptr);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+
+  const EngineOptions& options() const noexcept;
+  void set_dead_letter_sink(DeadLetterSink* sink) noexcept;
+
+  // Decides one record, calling `deliver` for each message it delivers (at
+  // most one). Records of one partition must come in offset order.
+  Outcome Process(const RecordView& record, DeliverFn deliver);
+
+  const Counters& counters() const noexcept;
+
+  // --- partition state -------------------------------------------------
+  std::vector<TopicPartition> Partitions() const;
+  bool HasPartition(const TopicPartition& tp) const;
+  // A full copy of one partition's state (empty if unknown).
+  PartitionState Snapshot(const TopicPartition& tp) const;
+  // Replaces the partition's state. Validates it (kCorruption on
+  // inconsistent input, leaving the partition empty). Marks it clean for
+  // CollectChanges.
+  Status Restore(const TopicPartition& tp, PartitionState state);
+  // Forgets a partition (on revocation). Nothing is dead-lettered: the
+  // state lives on in the last checkpoint.
+  void DropPartition(const TopicPartition& tp);
+
+  // Reports what changed in the partition since the last CollectChanges
+  // (or Restore) and marks it clean.
+  void CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor);
+
+  // Forgets producers idle longer than the TTL, judged against the
+  // largest record timestamp seen in the partition (never the wall clock),
+  // inspecting at most `budget` producers from where the last call
+  // stopped. Returns how many were erased (reported by CollectChanges).
+  std::size_t PurgeExpired(const TopicPartition& tp, std::size_t budget);
+
+  // Tracked producers and bytes held in in-progress messages.
+  std::size_t ProducerCount(const TopicPartition& tp) const;
+  std::size_t TotalProducerCount() const;
+  std::size_t InProgressCount() const;
+  std::uint64_t BufferedBytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace exactly

@@ -1,0 +1,489 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// The decision rules of DESIGN.md §3. Rule numbers in comments refer to it.
+#include "exactly/engine.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/engine_impl.h"
+#include "exactly/crc32c.h"
+
+namespace exactly {
+
+using detail::InProgress;
+using detail::PartitionData;
+using detail::ProducerEntry;
+
+namespace {
+
+std::string_view Bytes(const NullableBytes& b) { return b ? *b : std::string_view(); }
+
+// True when `later` is more than `span` above `earlier`, without overflow
+// on hostile offsets.
+bool Exceeds(std::int64_t later, std::int64_t earlier, std::uint64_t span) {
+  return later > earlier && static_cast<std::uint64_t>(later) - static_cast<std::uint64_t>(earlier) > span;
+}
+
+bool IsChunkHeader(std::string_view name) {
+  return name == header::kChunk || name == header::kSize || name == header::kCrc;
+}
+
+}  // namespace
+
+Status EngineOptions::Validate() const {
+  if (limits.max_chunks < 1) return Status::InvalidArgument("max-chunks must be at least 1");
+  if (limits.max_chunks > (1u << 24)) return Status::InvalidArgument("max-chunks must be at most 16777216");
+  if (max_chunk_span < 1) return Status::InvalidArgument("max-chunk-span must be at least 1");
+  if (max_buffer_bytes < 1) return Status::InvalidArgument("max-buffer-bytes must be at least 1");
+  if (producer_ttl_ms < 1) return Status::InvalidArgument("producer-ttl must be positive");
+  return Status::OK();
+}
+
+std::string_view OutcomeName(Outcome o) noexcept {
+  switch (o) {
+    case Outcome::kDelivered: return "delivered";
+    case Outcome::kBuffered: return "buffered";
+    case Outcome::kDuplicate: return "duplicate";
+    case Outcome::kStale: return "stale";
+    case Outcome::kMalformed: return "malformed";
+    case Outcome::kChunkDuplicate: return "chunk_duplicate";
+    case Outcome::kCorrupt: return "corrupt";
+    case Outcome::kAbandoned: return "abandoned";
+    case Outcome::kUnstampedPassed: return "unstamped_passed";
+    case Outcome::kUnstampedDropped: return "unstamped_dropped";
+  }
+  return "unknown";
+}
+
+std::string_view RejectReasonName(RejectReason r) noexcept {
+  switch (r) {
+    case RejectReason::kMalformed: return "malformed";
+    case RejectReason::kCorrupt: return "corrupt";
+    case RejectReason::kAbandoned: return "abandoned";
+    case RejectReason::kUnstamped: return "unstamped";
+  }
+  return "unknown";
+}
+
+Counters& Counters::operator+=(const Counters& o) {
+  records += o.records;
+  delivered += o.delivered;
+  delivered_chunked += o.delivered_chunked;
+  duplicate += o.duplicate;
+  stale += o.stale;
+  malformed += o.malformed;
+  for (std::size_t i = 0; i < malformed_by_reason.size(); ++i) malformed_by_reason[i] += o.malformed_by_reason[i];
+  corrupt += o.corrupt;
+  abandoned += o.abandoned;
+  abandoned_chunks += o.abandoned_chunks;
+  chunk_duplicate += o.chunk_duplicate;
+  unstamped += o.unstamped;
+  unstamped_dropped += o.unstamped_dropped;
+  gaps += o.gaps;
+  producers_expired += o.producers_expired;
+  dead_lettered += o.dead_lettered;
+  return *this;
+}
+
+// --- Engine facade ------------------------------------------------------
+
+Engine::Engine(EngineOptions options, DeadLetterSink* dead_letters) : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  impl_->dead_letters = dead_letters;
+}
+Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+
+const EngineOptions& Engine::options() const noexcept { return impl_->options; }
+void Engine::set_dead_letter_sink(DeadLetterSink* sink) noexcept { impl_->dead_letters = sink; }
+const Counters& Engine::counters() const noexcept { return impl_->counters; }
+Outcome Engine::Process(const RecordView& record, DeliverFn deliver) { return impl_->Process(record, deliver); }
+
+// --- partitions -----------------------------------------------------------
+
+PartitionData& Engine::Impl::PartitionFor(std::string_view topic, Partition partition) {
+  if (last_used && last_used->partition == partition && last_used->topic == topic) return *last_used;
+  const detail::PartitionKeyView key{topic, partition.value()};
+  auto it = partitions.find(key);
+  if (it == partitions.end()) {
+    auto pd = std::make_unique<PartitionData>();
+    pd->topic = std::string(topic);
+    pd->partition = partition;
+    it = partitions.emplace(detail::PartitionKey{pd->topic, partition.value()}, std::move(pd)).first;
+  }
+  last_used = it->second.get();
+  return *last_used;
+}
+
+PartitionData* Engine::Impl::FindPartition(const TopicPartition& tp) const {
+  const detail::PartitionKeyView key{tp.topic.name(), tp.partition.value()};
+  auto it = partitions.find(key);
+  return it == partitions.end() ? nullptr : it->second.get();
+}
+
+// --- the rules --------------------------------------------------------------
+
+Outcome Engine::Impl::Process(const RecordView& rec, DeliverFn deliver) {
+  ++counters.records;
+  PartitionData& pd = PartitionFor(rec.topic, rec.partition);
+  if (rec.timestamp > pd.max_timestamp) pd.max_timestamp = rec.timestamp;
+  EnforceChunkSpan(pd, rec.offset);
+
+  const Envelope env = Classify(rec.headers, options.limits);
+  switch (env.kind) {
+    case EnvelopeKind::kUnstamped: {
+      ++counters.unstamped;
+      if (options.unstamped == UnstampedPolicy::kDrop) {
+        ++counters.unstamped_dropped;
+        Reject(RejectReason::kUnstamped, "unstamped", rec);
+        return Outcome::kUnstampedDropped;
+      }
+      Message m;
+      m.topic = rec.topic;
+      m.partition = rec.partition;
+      m.offset = rec.offset;
+      m.timestamp = rec.timestamp;
+      m.key = rec.key;
+      m.value = rec.value;
+      m.headers = rec.headers;
+      ++counters.delivered;
+      deliver(m);
+      return Outcome::kUnstampedPassed;
+    }
+    case EnvelopeKind::kMalformed:
+      ++counters.malformed;
+      ++counters.malformed_by_reason[static_cast<std::size_t>(env.reason)];
+      Reject(RejectReason::kMalformed, MalformedReasonName(env.reason), rec);
+      return Outcome::kMalformed;
+    case EnvelopeKind::kStamped:
+      break;
+  }
+  return ProcessStamped(pd, rec, env, deliver);
+}
+
+Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, const Envelope& env,
+                                     DeliverFn deliver) {
+  auto it = pd.producers.find(env.producer);
+  if (it == pd.producers.end()) {
+    it = pd.producers.emplace(std::string(env.producer), ProducerEntry{}).first;
+    it->second.last_seen = rec.timestamp;
+  } else {
+    // Producer TTL. Judged against the partition's largest timestamp (which
+    // includes this record's): once a producer is expired it stays expired,
+    // so purging it at any later point cannot change a decision.
+    ProducerEntry& pe = it->second;
+    if (Exceeds(pd.max_timestamp.value(), pe.last_seen.value(), static_cast<std::uint64_t>(options.producer_ttl_ms))) {
+      if (pe.in_progress) Abandon(pd, pe, "producer expired (producer-ttl)");
+      if (pe.has_watermark) ++counters.producers_expired;
+      pe.has_watermark = false;
+      pe.last_seen = rec.timestamp;
+    }
+  }
+  const std::string& id = it->first;
+  ProducerEntry& pe = it->second;
+  if (rec.timestamp > pe.last_seen) pe.last_seen = rec.timestamp;
+  pd.MarkDirty(id, pe);
+
+  const EpochSeq s = env.stamp;
+  InProgress* p = pe.in_progress.get();
+  // M = max(W, P); P, when present, is always above W.
+  const bool known = p != nullptr || pe.has_watermark;
+  if (known) {
+    const EpochSeq m = p ? p->header.stamp : pe.watermark;
+    if (s.epoch < m.epoch) {  // rule 2
+      ++counters.stale;
+      return Outcome::kStale;
+    }
+    if (s < m || (pe.has_watermark && s == pe.watermark)) {  // rule 3
+      ++counters.duplicate;
+      return Outcome::kDuplicate;
+    }
+    if (p && s == p->header.stamp) {  // rule 4
+      const ChunkInfo ci = env.chunk.value_or(ChunkInfo{0, 1});
+      if (!env.chunk || ci.count != p->header.count || env.size != p->header.size || env.crc != p->header.crc) {
+        ++counters.malformed;
+        ++counters.malformed_by_reason[static_cast<std::size_t>(MalformedReason::kChunkMismatch)];
+        Reject(RejectReason::kMalformed, MalformedReasonName(MalformedReason::kChunkMismatch), rec);
+        return Outcome::kMalformed;
+      }
+      const auto held = std::lower_bound(p->chunks.begin(), p->chunks.end(), ci.index,
+                                         [](const detail::HeldChunk& c, std::uint32_t i) { return c.index < i; });
+      if (held != p->chunks.end() && held->index == ci.index) {
+        ++counters.chunk_duplicate;
+        return Outcome::kChunkDuplicate;
+      }
+      return AddChunk(pd, pe, rec, env, deliver);
+    }
+  }
+  // Rules 1 and 6: a stamp above everything seen.
+  if (p) Abandon(pd, pe, "superseded by a newer stamp");
+  if (env.chunk && env.chunk->count > 1) {
+    auto np = std::make_unique<InProgress>();
+    np->header.producer = id;
+    np->header.stamp = s;
+    np->header.count = env.chunk->count;
+    np->header.size = *env.size;
+    np->header.crc = *env.crc;
+    np->header.first_offset = rec.offset;
+    np->owner = &pe;
+    pe.in_progress = std::move(np);
+    // Registered in the span/buffer order before the first chunk is added,
+    // so MakeRoom can tell it apart from the messages it may abandon.
+    pd.by_first_offset[rec.offset.value()] = pe.in_progress.get();
+    return AddChunk(pd, pe, rec, env, deliver);
+  }
+  return DeliverSingle(pd, id, pe, rec, env, deliver);
+}
+
+// An unchunked record, or a one-chunk message (rule 6, "N = 1 completes at
+// once"): verified against eo.size / eo.crc where present, then delivered.
+Outcome Engine::Impl::DeliverSingle(PartitionData& pd, const std::string& id, ProducerEntry& pe,
+                                    const RecordView& rec, const Envelope& env, DeliverFn deliver) {
+  (void)pd;
+  const std::string_view value = Bytes(rec.value);
+  if (env.size && value.size() != *env.size) {
+    ++counters.corrupt;
+    Reject(RejectReason::kCorrupt, "size mismatch", rec);
+    return Outcome::kCorrupt;
+  }
+  if (env.crc && crc32c::Value(value) != *env.crc) {
+    ++counters.corrupt;
+    Reject(RejectReason::kCorrupt, "crc mismatch", rec);
+    return Outcome::kCorrupt;
+  }
+  Message m;
+  m.topic = rec.topic;
+  m.partition = rec.partition;
+  m.offset = rec.offset;
+  m.timestamp = rec.timestamp;
+  m.key = rec.key;
+  m.value = rec.value;
+  m.headers = rec.headers;
+  m.stamped = true;
+  m.producer = id;
+  m.stamp = env.stamp;
+  if (env.chunk) {
+    // A one-chunk message is a reassembled message: never null, and without
+    // the chunk headers.
+    m.value = value;
+    m.chunks = 1;
+    header_scratch.clear();
+    for (const HeaderView& h : rec.headers)
+      if (!IsChunkHeader(h.name)) header_scratch.push_back(h);
+    m.headers = header_scratch;
+  }
+  NoteDelivery(pe, env.stamp, &m.gap);
+  deliver(m);
+  return Outcome::kDelivered;
+}
+
+Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const RecordView& rec, const Envelope& env,
+                               DeliverFn deliver) {
+  InProgress& p = *pe.in_progress;
+  const std::uint32_t index = env.chunk->index;
+  const std::uint64_t len = Bytes(rec.value).size();
+  if (p.bytes + len > options.max_buffer_bytes) {
+    // Can never fit, even with every other message gone.
+    RejectHeld(pd, p, RejectReason::kAbandoned, "message exceeds max-buffer-bytes");
+    Reject(RejectReason::kAbandoned, "message exceeds max-buffer-bytes", rec);
+    ++counters.abandoned;
+    counters.abandoned_chunks += p.chunks.size() + 1;
+    RemoveInProgress(pd, pe);
+    return Outcome::kAbandoned;
+  }
+  MakeRoom(pd, len, &p);
+
+  if (p.chunks.size() + 1 == p.header.count) return Complete(pd, pe, rec, index, deliver);
+
+  detail::HeldChunk c;
+  c.index = index;
+  c.offset = rec.offset;
+  c.timestamp = rec.timestamp;
+  c.null = !rec.value.has_value();
+  c.bytes.assign(Bytes(rec.value));
+  const auto pos = std::lower_bound(p.chunks.begin(), p.chunks.end(), index,
+                                    [](const detail::HeldChunk& h, std::uint32_t i) { return h.index < i; });
+  p.chunks.insert(pos, std::move(c));
+  p.bytes += len;
+  pd.buffered_bytes += len;
+  if (index == 0) {
+    p.header.have_chunk0 = true;
+    p.header.key0 = rec.key ? std::optional<std::string>(std::string(*rec.key)) : std::nullopt;
+    p.header.headers0.clear();
+    for (const HeaderView& h : rec.headers) {
+      p.header.headers0.push_back(
+          OwnedHeader{std::string(h.name), h.value ? std::optional<std::string>(std::string(*h.value)) : std::nullopt});
+    }
+  }
+  while (p.crc_chunks < p.chunks.size() && p.chunks[p.crc_chunks].index == p.crc_chunks) {
+    const std::string& b = p.chunks[p.crc_chunks].bytes;
+    p.crc_prefix = crc32c::Extend(p.crc_prefix, b.data(), b.size());
+    ++p.crc_chunks;
+  }
+  return Outcome::kBuffered;
+}
+
+// Rule 5: the chunk at `index` (carried by `rec`) is the last one missing.
+Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const RecordView& rec, std::uint32_t index,
+                               DeliverFn deliver) {
+  InProgress& p = *pe.in_progress;
+  const std::string_view last = Bytes(rec.value);
+  const std::uint64_t total = p.bytes + last.size();
+  const char* why = nullptr;
+  if (total != p.header.size) {
+    why = "size mismatch";
+  } else {
+    if (total > scratch_capacity) {
+      scratch_capacity = std::max<std::size_t>(total, scratch_capacity * 2);
+      scratch = std::make_unique_for_overwrite<char[]>(scratch_capacity);
+    }
+    // Chunks [0, crc_chunks) are already folded into crc_prefix; copy them
+    // all and extend the CRC over the rest as they are laid down.
+    std::uint32_t crc = p.crc_prefix;
+    char* out = scratch.get();
+    std::size_t at = 0;
+    std::size_t held = 0;
+    for (std::uint32_t i = 0; i < p.header.count; ++i) {
+      std::string_view b;
+      if (i == index) {
+        b = last;
+      } else {
+        b = p.chunks[held].bytes;
+        ++held;
+      }
+      if (!b.empty()) std::memcpy(out + at, b.data(), b.size());
+      if (i >= p.crc_chunks) crc = crc32c::Extend(crc, out + at, b.size());
+      at += b.size();
+    }
+    if (crc != p.header.crc) why = "crc mismatch";
+  }
+  if (why) {
+    ++counters.corrupt;
+    RejectHeld(pd, p, RejectReason::kCorrupt, why);
+    Reject(RejectReason::kCorrupt, why, rec);
+    RemoveInProgress(pd, pe);
+    return Outcome::kCorrupt;
+  }
+
+  Message m;
+  m.topic = rec.topic;
+  m.partition = rec.partition;
+  m.offset = rec.offset;
+  m.timestamp = rec.timestamp;
+  m.value = std::string_view(scratch.get(), total);
+  m.stamped = true;
+  m.producer = p.header.producer;
+  m.stamp = p.header.stamp;
+  m.chunks = p.header.count;
+  header_scratch.clear();
+  if (index == 0) {
+    m.key = rec.key;
+    for (const HeaderView& h : rec.headers)
+      if (!IsChunkHeader(h.name)) header_scratch.push_back(h);
+  } else {
+    m.key = p.header.key0 ? NullableBytes(*p.header.key0) : std::nullopt;
+    for (const OwnedHeader& h : p.header.headers0) {
+      if (IsChunkHeader(h.name)) continue;
+      header_scratch.push_back(HeaderView{h.name, h.value ? NullableBytes(*h.value) : std::nullopt});
+    }
+  }
+  m.headers = header_scratch;
+  NoteDelivery(pe, p.header.stamp, &m.gap);
+  ++counters.delivered_chunked;
+  // Deliver before releasing P: the message's key and headers live in it.
+  deliver(m);
+  RemoveInProgress(pd, pe);
+  // Do not keep a huge buffer around because of one huge message.
+  if (scratch_capacity > (16u << 20)) {
+    scratch.reset();
+    scratch_capacity = 0;
+  }
+  return Outcome::kDelivered;
+}
+
+void Engine::Impl::NoteDelivery(ProducerEntry& pe, EpochSeq stamp, bool* gap) {
+  *gap = pe.has_watermark && stamp.epoch == pe.watermark.epoch && stamp.seq.value() > pe.watermark.seq.value() + 1;
+  if (*gap) ++counters.gaps;
+  pe.watermark = stamp;
+  pe.has_watermark = true;
+  ++counters.delivered;
+}
+
+// --- bounds and abandonment ---------------------------------------------
+
+void Engine::Impl::EnforceChunkSpan(PartitionData& pd, Offset offset) {
+  while (!pd.by_first_offset.empty()) {
+    const auto first = pd.by_first_offset.begin();
+    if (!Exceeds(offset.value(), first->first, options.max_chunk_span)) break;
+    Abandon(pd, *first->second->owner, "exceeded max-chunk-span");
+  }
+}
+
+void Engine::Impl::MakeRoom(PartitionData& pd, std::uint64_t incoming, const InProgress* keep) {
+  auto it = pd.by_first_offset.begin();
+  while (pd.buffered_bytes + incoming > options.max_buffer_bytes && it != pd.by_first_offset.end()) {
+    InProgress* victim = it->second;
+    ++it;
+    if (victim == keep) continue;
+    Abandon(pd, *victim->owner, "evicted by max-buffer-bytes");
+  }
+}
+
+void Engine::Impl::Abandon(PartitionData& pd, ProducerEntry& pe, std::string_view why) {
+  const InProgress& p = *pe.in_progress;
+  ++counters.abandoned;
+  counters.abandoned_chunks += p.chunks.size();
+  RejectHeld(pd, p, RejectReason::kAbandoned, why);
+  RemoveInProgress(pd, pe);
+}
+
+void Engine::Impl::RemoveInProgress(PartitionData& pd, ProducerEntry& pe) {
+  InProgress& p = *pe.in_progress;
+  pd.by_first_offset.erase(p.header.first_offset.value());
+  pd.buffered_bytes -= p.bytes;
+  if (p.reported) pd.removed_messages.emplace_back(p.header.producer, p.header.stamp);
+  pe.in_progress.reset();
+}
+
+void Engine::Impl::RejectHeld(PartitionData& pd, const InProgress& p, RejectReason reason, std::string_view why) {
+  if (!dead_letters || p.chunks.empty()) return;
+  // Held chunks lost their original headers (only chunk 0's are kept), so
+  // each is re-stamped from the message's identity.
+  const StampHeaders common = FormatStamp(StampSpec{p.header.producer, p.header.stamp, ChunkInfo{0, p.header.count},
+                                                    p.header.size, p.header.crc});
+  std::vector<HeaderView> headers;
+  for (const detail::HeldChunk& c : p.chunks) {
+    const std::string chunk_text = std::to_string(c.index) + "/" + std::to_string(p.header.count);
+    headers.clear();
+    if (c.index == 0 && p.header.have_chunk0) {
+      for (const OwnedHeader& h : p.header.headers0)
+        headers.push_back(HeaderView{h.name, h.value ? NullableBytes(*h.value) : std::nullopt});
+    } else {
+      headers.push_back({header::kProducer, common.producer});
+      headers.push_back({header::kEpoch, common.epoch});
+      headers.push_back({header::kSeq, common.seq});
+      headers.push_back({header::kChunk, chunk_text});
+      headers.push_back({header::kSize, *common.size});
+      headers.push_back({header::kCrc, *common.crc});
+    }
+    RecordView r;
+    r.topic = pd.topic;
+    r.partition = pd.partition;
+    r.offset = c.offset;
+    r.timestamp = c.timestamp;
+    r.key = p.header.key0 ? NullableBytes(*p.header.key0) : std::nullopt;
+    r.value = c.null ? std::nullopt : NullableBytes(c.bytes);
+    r.headers = headers;
+    Reject(reason, why, r);
+  }
+}
+
+void Engine::Impl::Reject(RejectReason reason, std::string_view why, const RecordView& rec) {
+  if (!dead_letters) return;
+  ++counters.dead_lettered;
+  dead_letters->OnRejected(Rejected{reason, why, rec});
+}
+
+}  // namespace exactly

@@ -1,0 +1,141 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// The engine's internal state, shared by engine.cc (the decision rules) and
+// engine_state.cc (snapshots, restores, change tracking, purge).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "exactly/engine.h"
+
+namespace exactly::detail {
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>()(s); }
+};
+
+struct HeldChunk {
+  std::uint32_t index = 0;
+  Offset offset;
+  TimestampMs timestamp;
+  bool null = false;
+  bool reported = false;  // handed to a ChangeVisitor already
+  std::string bytes;
+};
+
+struct ProducerEntry;
+
+// P: a chunked message in progress.
+struct InProgress {
+  InProgressHeader header;
+  std::vector<HeldChunk> chunks;  // ascending index
+  std::uint64_t bytes = 0;        // payload bytes held
+  // CRC32C over chunks [0, crc_chunks), all present and in order; computed
+  // as chunks arrive, while their bytes are still in cache.
+  std::uint32_t crc_prefix = 0;
+  std::uint32_t crc_chunks = 0;
+  bool reported = false;  // some chunk reached a ChangeVisitor: removal must be reported
+  ProducerEntry* owner = nullptr;
+};
+
+struct ProducerEntry {
+  EpochSeq watermark;
+  TimestampMs last_seen;
+  bool has_watermark = false;
+  bool dirty = false;
+  bool doomed = false;  // being erased by PurgeExpired
+  std::unique_ptr<InProgress> in_progress;
+};
+
+using ProducerMap = std::unordered_map<std::string, ProducerEntry, StringHash, std::equal_to<>>;
+
+struct PartitionData {
+  std::string topic;
+  Partition partition;
+  ProducerMap producers;
+  // In-progress messages by first offset: the order both bounds abandon in.
+  std::map<std::int64_t, InProgress*> by_first_offset;
+  std::uint64_t buffered_bytes = 0;
+  TimestampMs max_timestamp{INT64_MIN};
+  // Change tracking for CollectChanges. Pointers into `producers` stay valid
+  // because unordered_map nodes never move; entries are erased only by
+  // PurgeExpired, which removes them from `dirty` first.
+  std::vector<std::pair<const std::string*, ProducerEntry*>> dirty;
+  std::vector<std::string> erased;
+  std::vector<std::pair<std::string, EpochSeq>> removed_messages;
+  std::size_t purge_bucket = 0;
+
+  void MarkDirty(const std::string& id, ProducerEntry& e) {
+    if (!e.dirty) {
+      e.dirty = true;
+      dirty.emplace_back(&id, &e);
+    }
+  }
+};
+
+struct PartitionKey {
+  std::string topic;
+  std::int32_t partition;
+};
+struct PartitionKeyLess {
+  using is_transparent = void;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const noexcept {
+    const int c = std::string_view(a.topic).compare(std::string_view(b.topic));
+    return c < 0 || (c == 0 && a.partition < b.partition);
+  }
+};
+struct PartitionKeyView {
+  std::string_view topic;
+  std::int32_t partition;
+};
+
+}  // namespace exactly::detail
+
+namespace exactly {
+
+struct Engine::Impl {
+  EngineOptions options;
+  DeadLetterSink* dead_letters = nullptr;
+  Counters counters;
+  std::map<detail::PartitionKey, std::unique_ptr<detail::PartitionData>, detail::PartitionKeyLess> partitions;
+  detail::PartitionData* last_used = nullptr;  // most recently used partition
+
+  // Reassembly buffer, reused across messages so delivery writes into warm
+  // memory instead of a fresh allocation.
+  std::unique_ptr<char[]> scratch;
+  std::size_t scratch_capacity = 0;
+  std::vector<HeaderView> header_scratch;
+
+  detail::PartitionData& PartitionFor(std::string_view topic, Partition partition);
+  detail::PartitionData* FindPartition(const TopicPartition& tp) const;
+
+  Outcome Process(const RecordView& rec, DeliverFn deliver);
+  Outcome ProcessStamped(detail::PartitionData& pd, const RecordView& rec, const Envelope& env, DeliverFn deliver);
+  Outcome DeliverSingle(detail::PartitionData& pd, const std::string& id, detail::ProducerEntry& pe,
+                        const RecordView& rec, const Envelope& env, DeliverFn deliver);
+  Outcome AddChunk(detail::PartitionData& pd, detail::ProducerEntry& pe, const RecordView& rec,
+                   const Envelope& env, DeliverFn deliver);
+  Outcome Complete(detail::PartitionData& pd, detail::ProducerEntry& pe, const RecordView& rec,
+                   std::uint32_t index, DeliverFn deliver);
+
+  void EnforceChunkSpan(detail::PartitionData& pd, Offset offset);
+  // Frees room for `incoming` more bytes, abandoning messages other than
+  // `keep` oldest first.
+  void MakeRoom(detail::PartitionData& pd, std::uint64_t incoming, const detail::InProgress* keep);
+  void Abandon(detail::PartitionData& pd, detail::ProducerEntry& pe, std::string_view why);
+  void RemoveInProgress(detail::PartitionData& pd, detail::ProducerEntry& pe);
+  void RejectHeld(detail::PartitionData& pd, const detail::InProgress& p, RejectReason reason,
+                  std::string_view why);
+  void Reject(RejectReason reason, std::string_view why, const RecordView& rec);
+  void NoteDelivery(detail::ProducerEntry& pe, EpochSeq stamp, bool* gap);
+};
+
+}  // namespace exactly

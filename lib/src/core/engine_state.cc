@@ -1,0 +1,217 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// Engine state management: snapshots, restores, incremental change
+// collection for checkpoints, and the producer-TTL purge.
+#include <algorithm>
+#include <set>
+
+#include "core/engine_impl.h"
+#include "exactly/crc32c.h"
+#include "exactly/engine.h"
+
+namespace exactly {
+
+using detail::HeldChunk;
+using detail::InProgress;
+using detail::PartitionData;
+using detail::ProducerEntry;
+
+namespace {
+
+ProducerState ToState(const std::string& id, const ProducerEntry& e) {
+  ProducerState s;
+  s.producer = id;
+  if (e.has_watermark) s.watermark = e.watermark;
+  s.last_seen = e.last_seen;
+  return s;
+}
+
+ChunkState ToState(const HeldChunk& c) {
+  ChunkState s;
+  s.index = c.index;
+  s.offset = c.offset;
+  s.timestamp = c.timestamp;
+  if (!c.null) s.value = c.bytes;
+  return s;
+}
+
+bool Expired(const PartitionData& pd, const ProducerEntry& e, std::int64_t ttl) {
+  const std::int64_t now = pd.max_timestamp.value();
+  const std::int64_t then = e.last_seen.value();
+  return now > then && static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(then) > static_cast<std::uint64_t>(ttl);
+}
+
+}  // namespace
+
+std::vector<TopicPartition> Engine::Partitions() const {
+  std::vector<TopicPartition> out;
+  out.reserve(impl_->partitions.size());
+  for (const auto& [key, pd] : impl_->partitions) out.push_back(TopicPartition{Topic(pd->topic), pd->partition});
+  return out;
+}
+
+bool Engine::HasPartition(const TopicPartition& tp) const { return impl_->FindPartition(tp) != nullptr; }
+
+PartitionState Engine::Snapshot(const TopicPartition& tp) const {
+  PartitionState s;
+  const PartitionData* pd = impl_->FindPartition(tp);
+  if (!pd) return s;
+  s.max_timestamp = pd->max_timestamp;
+  s.producers.reserve(pd->producers.size());
+  for (const auto& [id, e] : pd->producers) s.producers.push_back(ToState(id, e));
+  for (const auto& [first, p] : pd->by_first_offset) {
+    InProgressState m;
+    m.header = p->header;
+    m.chunks.reserve(p->chunks.size());
+    for (const HeldChunk& c : p->chunks) m.chunks.push_back(ToState(c));
+    s.in_progress.push_back(std::move(m));
+  }
+  return s;
+}
+
+void Engine::DropPartition(const TopicPartition& tp) {
+  const detail::PartitionKeyView key{tp.topic.name(), tp.partition.value()};
+  auto it = impl_->partitions.find(key);
+  if (it == impl_->partitions.end()) return;
+  if (impl_->last_used == it->second.get()) impl_->last_used = nullptr;
+  impl_->partitions.erase(it);
+}
+
+Status Engine::Restore(const TopicPartition& tp, PartitionState state) {
+  DropPartition(tp);
+  auto pd = std::make_unique<PartitionData>();
+  pd->topic = tp.topic.name();
+  pd->partition = tp.partition;
+  pd->max_timestamp = state.max_timestamp;
+  const auto bad = [&tp](const std::string& what) {
+    return Status::Corruption("inconsistent state for " + tp.ToString() + ": " + what);
+  };
+
+  pd->producers.reserve(state.producers.size());
+  for (ProducerState& p : state.producers) {
+    if (!ValidProducerId(p.producer)) return bad("invalid producer id");
+    ProducerEntry e;
+    e.has_watermark = p.watermark.has_value();
+    if (p.watermark) e.watermark = *p.watermark;
+    e.last_seen = p.last_seen;
+    if (!pd->producers.emplace(std::move(p.producer), std::move(e)).second) return bad("producer listed twice");
+  }
+  for (InProgressState& m : state.in_progress) {
+    InProgressHeader& h = m.header;
+    auto it = pd->producers.find(h.producer);
+    if (it == pd->producers.end()) return bad("in-progress message of an untracked producer " + h.producer);
+    ProducerEntry& e = it->second;
+    if (e.in_progress) return bad("two in-progress messages for producer " + h.producer);
+    if (e.has_watermark && !(e.watermark < h.stamp)) return bad("in-progress message not above its watermark");
+    if (h.count < 2 || h.count > impl_->options.limits.max_chunks) return bad("in-progress chunk count out of range");
+    if (m.chunks.empty() || m.chunks.size() >= h.count) return bad("in-progress message with no or all chunks");
+    if (pd->by_first_offset.count(h.first_offset.value())) return bad("two in-progress messages at one offset");
+    auto p = std::make_unique<InProgress>();
+    p->owner = &e;
+    p->reported = true;  // it came from a checkpoint
+    for (std::size_t i = 0; i < m.chunks.size(); ++i) {
+      ChunkState& c = m.chunks[i];
+      if (c.index >= h.count || (i > 0 && c.index <= m.chunks[i - 1].index)) return bad("chunk indexes out of order");
+      if (c.offset < h.first_offset) return bad("chunk below its message's first offset");
+      HeldChunk hc;
+      hc.index = c.index;
+      hc.offset = c.offset;
+      hc.timestamp = c.timestamp;
+      hc.null = !c.value.has_value();
+      hc.reported = true;
+      if (c.value) hc.bytes = std::move(*c.value);
+      p->bytes += hc.bytes.size();
+      p->chunks.push_back(std::move(hc));
+    }
+    while (p->crc_chunks < p->chunks.size() && p->chunks[p->crc_chunks].index == p->crc_chunks) {
+      const std::string& b = p->chunks[p->crc_chunks].bytes;
+      p->crc_prefix = crc32c::Extend(p->crc_prefix, b.data(), b.size());
+      ++p->crc_chunks;
+    }
+    p->header = std::move(h);
+    pd->buffered_bytes += p->bytes;
+    pd->by_first_offset[p->header.first_offset.value()] = p.get();
+    e.in_progress = std::move(p);
+  }
+  impl_->partitions.emplace(detail::PartitionKey{pd->topic, tp.partition.value()}, std::move(pd));
+  return Status::OK();
+}
+
+void Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor) {
+  PartitionData* pd = impl_->FindPartition(tp);
+  if (!pd) return;
+  for (const std::string& id : pd->erased) visitor.ProducerErased(id);
+  pd->erased.clear();
+  // Removals before additions: a corrupt message may be re-sent under the
+  // same stamp and restart in progress within one checkpoint interval.
+  for (const auto& [id, stamp] : pd->removed_messages) visitor.InProgressRemoved(id, stamp);
+  pd->removed_messages.clear();
+  for (const auto& [id, e] : pd->dirty) {
+    e->dirty = false;
+    visitor.ProducerChanged(ToState(*id, *e));
+  }
+  pd->dirty.clear();
+  for (const auto& [first, p] : pd->by_first_offset) {
+    for (HeldChunk& c : p->chunks) {
+      if (c.reported) continue;
+      visitor.ChunkAdded(p->header, ToState(c));
+      c.reported = true;
+      p->reported = true;
+    }
+  }
+}
+
+std::size_t Engine::PurgeExpired(const TopicPartition& tp, std::size_t budget) {
+  PartitionData* pd = impl_->FindPartition(tp);
+  if (!pd || pd->producers.empty()) return 0;
+  const std::size_t buckets = pd->producers.bucket_count();
+  std::vector<std::string_view> doomed;
+  std::size_t inspected = 0;
+  for (std::size_t visited = 0; visited < buckets && inspected < budget; ++visited) {
+    const std::size_t b = pd->purge_bucket++ % buckets;
+    for (auto it = pd->producers.begin(b); it != pd->producers.end(b); ++it) {
+      ++inspected;
+      ProducerEntry& e = it->second;
+      // A producer with a message in progress stays: dropping that message
+      // early would free buffer room and change later decisions.
+      if (!e.in_progress && Expired(*pd, e, impl_->options.producer_ttl_ms)) {
+        e.doomed = true;
+        doomed.push_back(it->first);
+      }
+    }
+  }
+  if (doomed.empty()) return 0;
+  std::erase_if(pd->dirty, [](const auto& d) { return d.second->doomed; });
+  for (std::string_view id : doomed) {
+    auto it = pd->producers.find(id);
+    if (it->second.has_watermark) ++impl_->counters.producers_expired;
+    pd->erased.emplace_back(id);
+    pd->producers.erase(it);  // `id` points into this node: not used after
+  }
+  return doomed.size();
+}
+
+std::size_t Engine::ProducerCount(const TopicPartition& tp) const {
+  const PartitionData* pd = impl_->FindPartition(tp);
+  return pd ? pd->producers.size() : 0;
+}
+
+std::size_t Engine::TotalProducerCount() const {
+  std::size_t n = 0;
+  for (const auto& [key, pd] : impl_->partitions) n += pd->producers.size();
+  return n;
+}
+
+std::size_t Engine::InProgressCount() const {
+  std::size_t n = 0;
+  for (const auto& [key, pd] : impl_->partitions) n += pd->by_first_offset.size();
+  return n;
+}
+
+std::uint64_t Engine::BufferedBytes() const {
+  std::uint64_t n = 0;
+  for (const auto& [key, pd] : impl_->partitions) n += pd->buffered_bytes;
+  return n;
+}
+
+}  // namespace exactly

@@ -1,0 +1,202 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+#include "exactly/envelope.h"
+
+#include <charconv>
+
+namespace exactly {
+namespace {
+
+enum Slot : int { kSlotProducer, kSlotEpoch, kSlotSeq, kSlotChunk, kSlotSize, kSlotCrc, kSlotCount };
+
+// Maps a header name to its envelope slot, or -1. Checked on every header
+// of every record, so reject the common non-envelope case on the prefix.
+int SlotOf(std::string_view name) noexcept {
+  if (name.size() < 6 || name.size() > 11 || name[0] != 'e' || name[1] != 'o' || name[2] != '.') return -1;
+  const std::string_view rest = name.substr(3);
+  switch (rest.size()) {
+    case 3:
+      if (rest == "seq") return kSlotSeq;
+      if (rest == "crc") return kSlotCrc;
+      return -1;
+    case 4:
+      return rest == "size" ? kSlotSize : -1;
+    case 5:
+      if (rest == "epoch") return kSlotEpoch;
+      if (rest == "chunk") return kSlotChunk;
+      return -1;
+    case 8:
+      return rest == "producer" ? kSlotProducer : -1;
+    default:
+      return -1;
+  }
+}
+
+int HexDigit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::uint32_t> ParseCrc(std::string_view s) noexcept {
+  if (s.size() != 8) return std::nullopt;
+  std::uint32_t v = 0;
+  for (char c : s) {
+    const int d = HexDigit(c);
+    if (d < 0) return std::nullopt;
+    v = (v << 4) | static_cast<std::uint32_t>(d);
+  }
+  return v;
+}
+
+std::optional<ChunkInfo> ParseChunk(std::string_view s, std::uint32_t max_chunks) noexcept {
+  const std::size_t slash = s.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  const auto i = ParseDecimal(s.substr(0, slash));
+  const auto n = ParseDecimal(s.substr(slash + 1));
+  if (!i || !n) return std::nullopt;
+  if (*n < 1 || *n > max_chunks || *i >= *n) return std::nullopt;
+  return ChunkInfo{static_cast<std::uint32_t>(*i), static_cast<std::uint32_t>(*n)};
+}
+
+Envelope Malformed(MalformedReason r) noexcept {
+  Envelope e;
+  e.kind = EnvelopeKind::kMalformed;
+  e.reason = r;
+  return e;
+}
+
+}  // namespace
+
+std::string_view MalformedReasonName(MalformedReason r) noexcept {
+  switch (r) {
+    case MalformedReason::kNone: return "none";
+    case MalformedReason::kMissingProducer: return "missing_producer";
+    case MalformedReason::kBadProducer: return "bad_producer";
+    case MalformedReason::kMissingEpoch: return "missing_epoch";
+    case MalformedReason::kBadEpoch: return "bad_epoch";
+    case MalformedReason::kMissingSeq: return "missing_seq";
+    case MalformedReason::kBadSeq: return "bad_seq";
+    case MalformedReason::kRepeatedHeader: return "repeated_header";
+    case MalformedReason::kBadChunk: return "bad_chunk";
+    case MalformedReason::kChunkWithoutSize: return "chunk_without_size";
+    case MalformedReason::kChunkWithoutCrc: return "chunk_without_crc";
+    case MalformedReason::kBadSize: return "bad_size";
+    case MalformedReason::kBadCrc: return "bad_crc";
+    case MalformedReason::kChunkMismatch: return "chunk_mismatch";
+  }
+  return "unknown";
+}
+
+std::optional<std::uint64_t> ParseDecimal(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 20) return std::nullopt;
+  if (s[0] == '0' && s.size() > 1) return std::nullopt;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+bool ValidProducerId(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 255) return false;
+  for (char c : id) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x21 || b > 0x7E) return false;
+  }
+  return true;
+}
+
+bool IsEnvelopeHeader(std::string_view name) noexcept { return SlotOf(name) >= 0; }
+
+Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& limits) noexcept {
+  const NullableBytes* slot[kSlotCount] = {};
+  NullableBytes storage[kSlotCount];
+  bool any = false;
+  for (const HeaderView& h : headers) {
+    const int s = SlotOf(h.name);
+    if (s < 0) continue;
+    // A repeat is malformed whatever else is wrong, so it wins: checked
+    // before any value is parsed.
+    if (slot[s] != nullptr) return Malformed(MalformedReason::kRepeatedHeader);
+    storage[s] = h.value;
+    slot[s] = &storage[s];
+    any = true;
+  }
+  if (!any) return Envelope{};
+
+  if (!slot[kSlotProducer]) return Malformed(MalformedReason::kMissingProducer);
+  const NullableBytes& producer = *slot[kSlotProducer];
+  if (!producer || !ValidProducerId(*producer)) return Malformed(MalformedReason::kBadProducer);
+
+  if (!slot[kSlotEpoch]) return Malformed(MalformedReason::kMissingEpoch);
+  const NullableBytes& epoch_text = *slot[kSlotEpoch];
+  const auto epoch = epoch_text ? ParseDecimal(*epoch_text) : std::nullopt;
+  if (!epoch) return Malformed(MalformedReason::kBadEpoch);
+
+  if (!slot[kSlotSeq]) return Malformed(MalformedReason::kMissingSeq);
+  const NullableBytes& seq_text = *slot[kSlotSeq];
+  const auto seq = seq_text ? ParseDecimal(*seq_text) : std::nullopt;
+  if (!seq) return Malformed(MalformedReason::kBadSeq);
+
+  Envelope e;
+  e.kind = EnvelopeKind::kStamped;
+  e.producer = *producer;
+  e.stamp = EpochSeq{Epoch(*epoch), Sequence(*seq)};
+
+  if (slot[kSlotChunk]) {
+    const NullableBytes& chunk_text = *slot[kSlotChunk];
+    const auto chunk = chunk_text ? ParseChunk(*chunk_text, limits.max_chunks) : std::nullopt;
+    if (!chunk) return Malformed(MalformedReason::kBadChunk);
+    if (!slot[kSlotSize]) return Malformed(MalformedReason::kChunkWithoutSize);
+    if (!slot[kSlotCrc]) return Malformed(MalformedReason::kChunkWithoutCrc);
+    e.chunk = *chunk;
+  }
+  if (slot[kSlotSize]) {
+    const NullableBytes& size_text = *slot[kSlotSize];
+    const auto size = size_text ? ParseDecimal(*size_text) : std::nullopt;
+    if (!size || *size > limits.max_message_bytes) return Malformed(MalformedReason::kBadSize);
+    e.size = *size;
+  }
+  if (slot[kSlotCrc]) {
+    const NullableBytes& crc_text = *slot[kSlotCrc];
+    const auto crc = crc_text ? ParseCrc(*crc_text) : std::nullopt;
+    if (!crc) return Malformed(MalformedReason::kBadCrc);
+    e.crc = *crc;
+  }
+  return e;
+}
+
+std::string FormatCrc(std::uint32_t crc) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s(8, '0');
+  for (int i = 7; i >= 0; --i) {
+    s[static_cast<std::size_t>(i)] = kHex[crc & 0xF];
+    crc >>= 4;
+  }
+  return s;
+}
+
+namespace {
+std::string Decimal(std::uint64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+}  // namespace
+
+StampHeaders FormatStamp(const StampSpec& spec) {
+  StampHeaders h;
+  h.producer = std::string(spec.producer);
+  h.epoch = Decimal(spec.stamp.epoch.value());
+  h.seq = Decimal(spec.stamp.seq.value());
+  if (spec.chunk) h.chunk = Decimal(spec.chunk->index) + "/" + Decimal(spec.chunk->count);
+  if (spec.size) h.size = Decimal(*spec.size);
+  if (spec.crc) h.crc = FormatCrc(*spec.crc);
+  return h;
+}
+
+}  // namespace exactly

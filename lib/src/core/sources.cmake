@@ -1,0 +1,9 @@
+set(EXACTLY_CORE_SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/status.cc
+    ${CMAKE_CURRENT_LIST_DIR}/types.cc
+    ${CMAKE_CURRENT_LIST_DIR}/record.cc
+    ${CMAKE_CURRENT_LIST_DIR}/crc32c.cc
+    ${CMAKE_CURRENT_LIST_DIR}/envelope.cc
+    ${CMAKE_CURRENT_LIST_DIR}/partition_state.cc
+    ${CMAKE_CURRENT_LIST_DIR}/engine.cc
+    ${CMAKE_CURRENT_LIST_DIR}/engine_state.cc)
