@@ -2,6 +2,7 @@
 #include "exactly/envelope.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace exactly {
 namespace {
@@ -89,56 +90,89 @@ std::string_view MalformedReasonName(MalformedReason r) noexcept {
 }
 
 std::optional<std::uint64_t> ParseDecimal(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  if (s[0] == '0' && s.size() > 1) return std::nullopt;
+  const std::size_t n = s.size();
+  if (n == 0 || n > 20 || (s[0] == '0' && n > 1)) return std::nullopt;
+  // Up to 19 digits cannot overflow; only the 20th digit needs a check.
+  const std::size_t safe = n < 20 ? n : 19;
   std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+  for (std::size_t i = 0; i < safe; ++i) {
+    const auto d = static_cast<unsigned>(static_cast<unsigned char>(s[i]) - '0');
+    if (d > 9) return std::nullopt;
     v = v * 10 + d;
+  }
+  if (n == 20) {
+    const auto d = static_cast<unsigned>(static_cast<unsigned char>(s[19]) - '0');
+    if (d > 9 || __builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, d, &v)) return std::nullopt;
   }
   return v;
 }
 
+namespace {
+// SWAR range check: true if any byte of `x` is outside 0x21-0x7E. Uses the
+// exact "has byte less than n" / "has byte greater than n" word tricks.
+constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+constexpr std::uint64_t kHighs = 0x8080808080808080ull;
+inline bool AnyOutsidePrintable(std::uint64_t x) noexcept {
+  const std::uint64_t below = (x - kOnes * 0x21) & ~x & kHighs;
+  const std::uint64_t above = ((x + kOnes * (127 - 0x7E)) | x) & kHighs;
+  return (below | above) != 0;
+}
+inline std::uint64_t Word(const char* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+}  // namespace
+
 bool ValidProducerId(std::string_view id) noexcept {
-  if (id.empty() || id.size() > 255) return false;
-  for (char c : id) {
-    const auto b = static_cast<unsigned char>(c);
-    if (b < 0x21 || b > 0x7E) return false;
+  const std::size_t n = id.size();
+  if (n == 0 || n > 255) return false;
+  const char* p = id.data();
+  if (n < 8) {
+    for (char c : id)
+      if (static_cast<unsigned char>(static_cast<unsigned char>(c) - 0x21) > 0x5D) return false;
+    return true;
   }
-  return true;
+  for (std::size_t i = 0; i + 8 <= n; i += 8)
+    if (AnyOutsidePrintable(Word(p + i))) return false;
+  return !AnyOutsidePrintable(Word(p + n - 8));  // tail, overlapping
 }
 
 bool IsEnvelopeHeader(std::string_view name) noexcept { return SlotOf(name) >= 0; }
 
 Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& limits) noexcept {
-  const NullableBytes* slot[kSlotCount] = {};
-  NullableBytes storage[kSlotCount];
-  bool any = false;
+  std::string_view value[kSlotCount];
+  unsigned present = 0;  // bit per slot
+  unsigned null = 0;     // bit per slot whose value is null
   for (const HeaderView& h : headers) {
     const int s = SlotOf(h.name);
     if (s < 0) continue;
-    // A repeat is malformed whatever else is wrong, so it wins: checked
-    // before any value is parsed.
-    if (slot[s] != nullptr) return Malformed(MalformedReason::kRepeatedHeader);
-    storage[s] = h.value;
-    slot[s] = &storage[s];
-    any = true;
+    const unsigned bit = 1u << s;
+    // A repeat is malformed whatever else is wrong, so it wins.
+    if (present & bit) return Malformed(MalformedReason::kRepeatedHeader);
+    present |= bit;
+    if (h.value) {
+      value[s] = *h.value;
+    } else {
+      null |= bit;
+    }
   }
-  if (!any) return Envelope{};
+  if (present == 0) return Envelope{};
+  const auto has = [&](int s) { return (present >> s) & 1u; };
+  const auto text = [&](int s) -> std::optional<std::string_view> {
+    if ((null >> s) & 1u) return std::nullopt;
+    return value[s];
+  };
 
-  if (!slot[kSlotProducer]) return Malformed(MalformedReason::kMissingProducer);
-  const NullableBytes& producer = *slot[kSlotProducer];
+  if (!has(kSlotProducer)) return Malformed(MalformedReason::kMissingProducer);
+  const auto producer = text(kSlotProducer);
   if (!producer || !ValidProducerId(*producer)) return Malformed(MalformedReason::kBadProducer);
-
-  if (!slot[kSlotEpoch]) return Malformed(MalformedReason::kMissingEpoch);
-  const NullableBytes& epoch_text = *slot[kSlotEpoch];
+  if (!has(kSlotEpoch)) return Malformed(MalformedReason::kMissingEpoch);
+  const auto epoch_text = text(kSlotEpoch);
   const auto epoch = epoch_text ? ParseDecimal(*epoch_text) : std::nullopt;
   if (!epoch) return Malformed(MalformedReason::kBadEpoch);
-
-  if (!slot[kSlotSeq]) return Malformed(MalformedReason::kMissingSeq);
-  const NullableBytes& seq_text = *slot[kSlotSeq];
+  if (!has(kSlotSeq)) return Malformed(MalformedReason::kMissingSeq);
+  const auto seq_text = text(kSlotSeq);
   const auto seq = seq_text ? ParseDecimal(*seq_text) : std::nullopt;
   if (!seq) return Malformed(MalformedReason::kBadSeq);
 
@@ -146,23 +180,22 @@ Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& lim
   e.kind = EnvelopeKind::kStamped;
   e.producer = *producer;
   e.stamp = EpochSeq{Epoch(*epoch), Sequence(*seq)};
-
-  if (slot[kSlotChunk]) {
-    const NullableBytes& chunk_text = *slot[kSlotChunk];
+  if (has(kSlotChunk)) {
+    const auto chunk_text = text(kSlotChunk);
     const auto chunk = chunk_text ? ParseChunk(*chunk_text, limits.max_chunks) : std::nullopt;
     if (!chunk) return Malformed(MalformedReason::kBadChunk);
-    if (!slot[kSlotSize]) return Malformed(MalformedReason::kChunkWithoutSize);
-    if (!slot[kSlotCrc]) return Malformed(MalformedReason::kChunkWithoutCrc);
+    if (!has(kSlotSize)) return Malformed(MalformedReason::kChunkWithoutSize);
+    if (!has(kSlotCrc)) return Malformed(MalformedReason::kChunkWithoutCrc);
     e.chunk = *chunk;
   }
-  if (slot[kSlotSize]) {
-    const NullableBytes& size_text = *slot[kSlotSize];
+  if (has(kSlotSize)) {
+    const auto size_text = text(kSlotSize);
     const auto size = size_text ? ParseDecimal(*size_text) : std::nullopt;
     if (!size || *size > limits.max_message_bytes) return Malformed(MalformedReason::kBadSize);
     e.size = *size;
   }
-  if (slot[kSlotCrc]) {
-    const NullableBytes& crc_text = *slot[kSlotCrc];
+  if (has(kSlotCrc)) {
+    const auto crc_text = text(kSlotCrc);
     const auto crc = crc_text ? ParseCrc(*crc_text) : std::nullopt;
     if (!crc) return Malformed(MalformedReason::kBadCrc);
     e.crc = *crc;

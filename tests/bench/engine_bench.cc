@@ -1,0 +1,190 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// Core engine benchmarks. Every figure is meant to be read as a ratio
+// against a baseline measured in the same run (scripts/bench.sh does the
+// division): decisions against classification alone, reassembly against
+// memcpy of the same bytes.
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+
+#include <charconv>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "exactly/crc32c.h"
+#include "exactly/engine.h"
+
+namespace exactly {
+namespace {
+
+// Single-record messages from `producers` producers, round-robin, each with
+// a rising sequence. The epoch header is shared by all records and rewritten
+// between passes (same digit count), so every pass is fresh traffic.
+class Traffic {
+ public:
+  Traffic(std::size_t producers, std::size_t records) : epoch_("1000000000") {
+    ids_.reserve(producers);
+    for (std::size_t i = 0; i < producers; ++i) ids_.push_back("producer-" + std::to_string(i));
+    seqs_.reserve(records);
+    headers_.reserve(records * 5);
+    for (std::size_t r = 0; r < records; ++r) seqs_.push_back(std::to_string(r / producers));
+    for (std::size_t r = 0; r < records; ++r) {
+      headers_.push_back({"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"});
+      headers_.push_back({"eo.producer", ids_[r % producers]});
+      headers_.push_back({"eo.epoch", epoch_});
+      headers_.push_back({"eo.seq", seqs_[r]});
+      headers_.push_back({"content-type", "application/json"});
+    }
+    records_.reserve(records);
+    for (std::size_t r = 0; r < records; ++r) {
+      RecordView v;
+      v.topic = "in";
+      v.partition = Partition(0);
+      v.offset = Offset(static_cast<std::int64_t>(r));
+      v.timestamp = TimestampMs(1'700'000'000'000);
+      v.key = std::nullopt;
+      v.value = payload_;
+      v.headers = std::span<const HeaderView>(&headers_[r * 5], 5);
+      records_.push_back(v);
+    }
+  }
+  const std::vector<RecordView>& records() const { return records_; }
+  // Moves to the next epoch; the header views see it at once.
+  void NextEpoch() {
+    std::uint64_t e = 0;
+    std::from_chars(epoch_.data(), epoch_.data() + epoch_.size(), e);
+    std::to_chars(epoch_.data(), epoch_.data() + epoch_.size(), e + 1);
+  }
+
+ private:
+  std::string epoch_;
+  std::string payload_ = std::string(100, 'p');
+  std::vector<std::string> ids_, seqs_;
+  std::vector<HeaderView> headers_;
+  std::vector<RecordView> records_;
+};
+
+void BM_Decisions(benchmark::State& state) {
+  const auto producers = static_cast<std::size_t>(state.range(0));
+  // A small record set stays in cache, as a just-fetched batch does; the
+  // producer table is what grows.
+  Traffic traffic(producers, std::max<std::size_t>(producers, 8192));
+  Engine engine;
+  std::uint64_t delivered = 0;
+  auto sink = [&](const Message&) { ++delivered; };
+  // Warm-up pass: every producer known, as in a long-running consumer.
+  for (const RecordView& r : traffic.records()) engine.Process(r, sink);
+  for (auto _ : state) {
+    state.PauseTiming();
+    traffic.NextEpoch();
+    state.ResumeTiming();
+    for (const RecordView& r : traffic.records()) engine.Process(r, sink);
+  }
+  if (delivered != traffic.records().size() * (state.iterations() + 1)) state.SkipWithError("not all delivered");
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * traffic.records().size()));
+}
+BENCHMARK(BM_Decisions)->Arg(1)->Arg(1000)->Arg(1000000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The floor under a decision: classifying the envelope alone.
+void BM_Classify(benchmark::State& state) {
+  Traffic traffic(1000, 8192);
+  for (auto _ : state) {
+    for (const RecordView& r : traffic.records()) benchmark::DoNotOptimize(Classify(r.headers));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * traffic.records().size()));
+}
+BENCHMARK(BM_Classify);
+
+// Heap bytes per tracked producer, ids excluded, via glibc's allocator stats.
+void BM_MemoryPerProducer(benchmark::State& state) {
+  const auto producers = static_cast<std::size_t>(state.range(0));
+  Traffic traffic(producers, producers);
+  std::size_t id_bytes = 0;
+  for (const RecordView& r : traffic.records()) id_bytes += r.headers[1].value->size();
+  double per_producer = 0;
+  for (auto _ : state) {
+    const std::size_t before = mallinfo2().uordblks;
+    {
+      Engine engine;
+      for (const RecordView& r : traffic.records()) engine.Process(r, [](const Message&) {});
+      const std::size_t after = mallinfo2().uordblks;
+      per_producer = static_cast<double>(after - before - id_bytes) / static_cast<double>(producers);
+    }
+  }
+  state.counters["bytes_per_producer"] = per_producer;
+}
+BENCHMARK(BM_MemoryPerProducer)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+constexpr std::size_t kMessageBytes = 1 << 20;
+constexpr std::size_t kChunkBytes = 64 << 10;
+constexpr std::uint32_t kChunks = kMessageBytes / kChunkBytes;
+
+struct ChunkedMessage {
+  std::string bytes = std::string(kMessageBytes, '\0');
+  std::string size = std::to_string(kMessageBytes);
+  std::string crc;
+  std::vector<std::string> chunk_names;
+  ChunkedMessage() {
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 2654435761u >> 24);
+    crc = FormatCrc(crc32c::Value(bytes));
+    for (std::uint32_t i = 0; i < kChunks; ++i) chunk_names.push_back(std::to_string(i) + "/" + std::to_string(kChunks));
+  }
+};
+
+// Baseline: copy the same chunks into one contiguous buffer.
+void BM_ReassembleBaselineMemcpy(benchmark::State& state) {
+  ChunkedMessage msg;
+  auto out = std::make_unique<char[]>(kMessageBytes);
+  for (auto _ : state) {
+    for (std::uint32_t i = 0; i < kChunks; ++i) std::memcpy(out.get() + i * kChunkBytes, msg.bytes.data() + i * kChunkBytes, kChunkBytes);
+    benchmark::DoNotOptimize(out.get());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kMessageBytes));
+}
+BENCHMARK(BM_ReassembleBaselineMemcpy);
+
+// The engine: 16 chunk records in, one verified 1 MiB message out.
+void BM_Reassemble(benchmark::State& state) {
+  ChunkedMessage msg;
+  Engine engine;
+  char seq[24];
+  std::uint64_t n = 0;
+  std::uint64_t delivered = 0;
+  std::int64_t offset = 0;
+  std::vector<HeaderView> headers(6);
+  for (auto _ : state) {
+    const auto end = std::to_chars(seq, seq + sizeof seq, n++).ptr;
+    for (std::uint32_t i = 0; i < kChunks; ++i) {
+      headers[0] = {"eo.producer", "big-producer"};
+      headers[1] = {"eo.epoch", "1"};
+      headers[2] = {"eo.seq", std::string_view(seq, static_cast<std::size_t>(end - seq))};
+      headers[3] = {"eo.chunk", msg.chunk_names[i]};
+      headers[4] = {"eo.size", msg.size};
+      headers[5] = {"eo.crc", msg.crc};
+      RecordView r{"in", Partition(0), Offset(offset++), TimestampMs(0), std::nullopt,
+                   std::string_view(msg.bytes).substr(i * kChunkBytes, kChunkBytes), headers};
+      engine.Process(r, [&](const Message& m) {
+        benchmark::DoNotOptimize(m.value->data());
+        ++delivered;
+      });
+    }
+  }
+  if (delivered != state.iterations()) state.SkipWithError("not all delivered");
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kMessageBytes));
+}
+BENCHMARK(BM_Reassemble);
+
+void BM_Crc32c(benchmark::State& state) {
+  ChunkedMessage msg;
+  for (auto _ : state) benchmark::DoNotOptimize(crc32c::Value(msg.bytes));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kMessageBytes));
+}
+BENCHMARK(BM_Crc32c);
+
+}  // namespace
+}  // namespace exactly
+
+BENCHMARK_MAIN();
