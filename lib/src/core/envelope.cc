@@ -60,12 +60,6 @@ std::optional<ChunkInfo> ParseChunk(std::string_view s, std::uint32_t max_chunks
   return ChunkInfo{static_cast<std::uint32_t>(*i), static_cast<std::uint32_t>(*n)};
 }
 
-Envelope Malformed(MalformedReason r) noexcept {
-  Envelope e;
-  e.kind = EnvelopeKind::kMalformed;
-  e.reason = r;
-  return e;
-}
 
 }  // namespace
 
@@ -89,24 +83,6 @@ std::string_view MalformedReasonName(MalformedReason r) noexcept {
   return "unknown";
 }
 
-std::optional<std::uint64_t> ParseDecimal(std::string_view s) noexcept {
-  const std::size_t n = s.size();
-  if (n == 0 || n > 20 || (s[0] == '0' && n > 1)) return std::nullopt;
-  // Up to 19 digits cannot overflow; only the 20th digit needs a check.
-  const std::size_t safe = n < 20 ? n : 19;
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < safe; ++i) {
-    const auto d = static_cast<unsigned>(static_cast<unsigned char>(s[i]) - '0');
-    if (d > 9) return std::nullopt;
-    v = v * 10 + d;
-  }
-  if (n == 20) {
-    const auto d = static_cast<unsigned>(static_cast<unsigned char>(s[19]) - '0');
-    if (d > 9 || __builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, d, &v)) return std::nullopt;
-  }
-  return v;
-}
-
 namespace {
 // SWAR range check: true if any byte of `x` is outside 0x21-0x7E. Uses the
 // exact "has byte less than n" / "has byte greater than n" word tricks.
@@ -117,12 +93,54 @@ inline bool AnyOutsidePrintable(std::uint64_t x) noexcept {
   const std::uint64_t above = ((x + kOnes * (127 - 0x7E)) | x) & kHighs;
   return (below | above) != 0;
 }
+// True if any byte of `x` is outside '0'-'9'.
+inline bool AnyNonDigit(std::uint64_t x) noexcept {
+  const std::uint64_t below = (x - kOnes * '0') & ~x & kHighs;
+  const std::uint64_t above = ((x + kOnes * (127 - '9')) | x) & kHighs;
+  return (below | above) != 0;
+}
+// The value of 8 ASCII digits (first digit in the lowest byte), combining
+// neighbours pairwise: 8 digits -> 4 two-digit -> 2 four-digit -> 1.
+inline std::uint64_t EightDigits(std::uint64_t x) noexcept {
+  x -= kOnes * '0';
+  x = (x * 10) + (x >> 8);
+  x = (((x & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
+       (((x >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32)))) >> 32;
+  return x;
+}
 inline std::uint64_t Word(const char* p) noexcept {
   std::uint64_t v;
   std::memcpy(&v, p, 8);
   return v;
 }
 }  // namespace
+
+std::optional<std::uint64_t> ParseDecimal(std::string_view s) noexcept {
+  const std::size_t n = s.size();
+  if (n == 0 || n > 20 || (s[0] == '0' && n > 1)) return std::nullopt;
+  const char* p = s.data();
+  std::uint64_t v = 0;
+  if (n == 20) {
+    // Only a 20-digit value can overflow: check it digit by digit.
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto d = static_cast<unsigned>(static_cast<unsigned char>(p[i]) - '0');
+      if (d > 9 || __builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, d, &v)) return std::nullopt;
+    }
+    return v;
+  }
+  std::size_t i = 0;
+  for (; i < n % 8; ++i) {
+    const auto d = static_cast<unsigned>(static_cast<unsigned char>(p[i]) - '0');
+    if (d > 9) return std::nullopt;
+    v = v * 10 + d;
+  }
+  for (; i < n; i += 8) {
+    const std::uint64_t w = Word(p + i);
+    if (AnyNonDigit(w)) return std::nullopt;
+    v = v * 100000000ull + EightDigits(w);
+  }
+  return v;
+}
 
 bool ValidProducerId(std::string_view id) noexcept {
   const std::size_t n = id.size();
@@ -141,6 +159,12 @@ bool ValidProducerId(std::string_view id) noexcept {
 bool IsEnvelopeHeader(std::string_view name) noexcept { return SlotOf(name) >= 0; }
 
 Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& limits) noexcept {
+  Envelope e;  // the one object returned, so it is built in place
+  const auto malformed = [&e](MalformedReason r) -> Envelope& {
+    e.kind = EnvelopeKind::kMalformed;
+    e.reason = r;
+    return e;
+  };
   std::string_view value[kSlotCount];
   unsigned present = 0;  // bit per slot
   unsigned null = 0;     // bit per slot whose value is null
@@ -149,7 +173,7 @@ Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& lim
     if (s < 0) continue;
     const unsigned bit = 1u << s;
     // A repeat is malformed whatever else is wrong, so it wins.
-    if (present & bit) return Malformed(MalformedReason::kRepeatedHeader);
+    if (present & bit) return malformed(MalformedReason::kRepeatedHeader);
     present |= bit;
     if (h.value) {
       value[s] = *h.value;
@@ -157,47 +181,46 @@ Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& lim
       null |= bit;
     }
   }
-  if (present == 0) return Envelope{};
+  if (present == 0) return e;
   const auto has = [&](int s) { return (present >> s) & 1u; };
   const auto text = [&](int s) -> std::optional<std::string_view> {
     if ((null >> s) & 1u) return std::nullopt;
     return value[s];
   };
 
-  if (!has(kSlotProducer)) return Malformed(MalformedReason::kMissingProducer);
+  if (!has(kSlotProducer)) return malformed(MalformedReason::kMissingProducer);
   const auto producer = text(kSlotProducer);
-  if (!producer || !ValidProducerId(*producer)) return Malformed(MalformedReason::kBadProducer);
-  if (!has(kSlotEpoch)) return Malformed(MalformedReason::kMissingEpoch);
+  if (!producer || !ValidProducerId(*producer)) return malformed(MalformedReason::kBadProducer);
+  if (!has(kSlotEpoch)) return malformed(MalformedReason::kMissingEpoch);
   const auto epoch_text = text(kSlotEpoch);
   const auto epoch = epoch_text ? ParseDecimal(*epoch_text) : std::nullopt;
-  if (!epoch) return Malformed(MalformedReason::kBadEpoch);
-  if (!has(kSlotSeq)) return Malformed(MalformedReason::kMissingSeq);
+  if (!epoch) return malformed(MalformedReason::kBadEpoch);
+  if (!has(kSlotSeq)) return malformed(MalformedReason::kMissingSeq);
   const auto seq_text = text(kSlotSeq);
   const auto seq = seq_text ? ParseDecimal(*seq_text) : std::nullopt;
-  if (!seq) return Malformed(MalformedReason::kBadSeq);
+  if (!seq) return malformed(MalformedReason::kBadSeq);
 
-  Envelope e;
   e.kind = EnvelopeKind::kStamped;
   e.producer = *producer;
   e.stamp = EpochSeq{Epoch(*epoch), Sequence(*seq)};
   if (has(kSlotChunk)) {
     const auto chunk_text = text(kSlotChunk);
     const auto chunk = chunk_text ? ParseChunk(*chunk_text, limits.max_chunks) : std::nullopt;
-    if (!chunk) return Malformed(MalformedReason::kBadChunk);
-    if (!has(kSlotSize)) return Malformed(MalformedReason::kChunkWithoutSize);
-    if (!has(kSlotCrc)) return Malformed(MalformedReason::kChunkWithoutCrc);
+    if (!chunk) return malformed(MalformedReason::kBadChunk);
+    if (!has(kSlotSize)) return malformed(MalformedReason::kChunkWithoutSize);
+    if (!has(kSlotCrc)) return malformed(MalformedReason::kChunkWithoutCrc);
     e.chunk = *chunk;
   }
   if (has(kSlotSize)) {
     const auto size_text = text(kSlotSize);
     const auto size = size_text ? ParseDecimal(*size_text) : std::nullopt;
-    if (!size || *size > limits.max_message_bytes) return Malformed(MalformedReason::kBadSize);
+    if (!size || *size > limits.max_message_bytes) return malformed(MalformedReason::kBadSize);
     e.size = *size;
   }
   if (has(kSlotCrc)) {
     const auto crc_text = text(kSlotCrc);
     const auto crc = crc_text ? ParseCrc(*crc_text) : std::nullopt;
-    if (!crc) return Malformed(MalformedReason::kBadCrc);
+    if (!crc) return malformed(MalformedReason::kBadCrc);
     e.crc = *crc;
   }
   return e;
