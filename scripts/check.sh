@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The test command: install what is missing, configure, build, run every
-# test; then the unit tests again under AddressSanitizer + UBSan, and a
-# consumer project built against the installed package.
+# test; then the unit tests again under AddressSanitizer + UBSan, each
+# fuzz target briefly, and a consumer project built against the installed
+# package.
 #
 #   scripts/check.sh            everything (what CI runs)
-#   SKIP_SANITIZE=1 scripts/check.sh   skip the sanitizer pass
+#   SKIP_SANITIZE=1 SKIP_FUZZ=1 scripts/check.sh   skip the sanitizer / fuzz passes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
@@ -24,6 +25,11 @@ if [ -z "${SKIP_SANITIZE:-}" ]; then
   cmake --build build-asan -j "$JOBS"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan -L unit --output-on-failure -j "$JOBS" --timeout 600
+fi
+
+if [ -z "${SKIP_FUZZ:-}" ]; then
+  echo "== fuzz targets, ${FUZZ_SECONDS:-15}s each"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-15} scripts/fuzz.sh
 fi
 
 echo "== find_package(exactly) from an installed tree"
