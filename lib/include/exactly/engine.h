@@ -10,8 +10,17 @@
 //
 // Determinism: decisions depend only on the records fed, in order, per
 // partition: never on the wall clock, on thread timing, or on when state
-// was snapshotted and restored. Partitions are fully independent (the
-// buffer-bytes bound is per partition for this reason).
+// was snapshotted, restored or purged. Partitions are fully independent
+// (the buffer-bytes bound is per partition for this reason).
+//
+// Producer TTL runs on the partition's clock, its largest record timestamp
+// so far: a producer is treated as unknown once that clock (this record's
+// timestamp included) is more than producer-ttl past the clock when the
+// producer last sent a valid stamped record. DESIGN.md §3 says "older than
+// producer-ttl than the new record"; the two agree while timestamps rise.
+// The partition clock never goes back, so an expired producer stays expired
+// and purging it (PurgeExpired, at any checkpoint schedule) never changes a
+// decision; and a producer whose own clock lags is not expired by the lag.
 //
 // Memory: bounded by what was received plus the configured bounds; a
 // record's claims (N, size) never cause an allocation by themselves.
@@ -110,8 +119,10 @@ std::string_view RejectReasonName(RejectReason r) noexcept;
 // A record the engine will not deliver. `detail` says why in words (for
 // malformed records, the MalformedReasonName). For corrupt and abandoned
 // messages, one Rejected per held chunk is emitted; their records carry the
-// stamp and chunk headers reconstructed from the message, chunk 0's key,
-// and the chunk's own offset, timestamp and bytes.
+// stamp and chunk headers reconstructed from the message (chunk 0 keeps its
+// own headers), chunk 0's key, and the chunk's own offset, timestamp and
+// bytes. The record being processed when that happens, if it belongs to the
+// message, follows as it came.
 struct Rejected {
   RejectReason reason;
   std::string_view detail;
@@ -184,6 +195,11 @@ class Engine {
   // inspecting at most `budget` producers from where the last call
   // stopped. Returns how many were erased (reported by CollectChanges).
   std::size_t PurgeExpired(const TopicPartition& tp, std::size_t budget);
+
+  // The largest record timestamp seen in the partition (INT64_MIN if
+  // none). Part of the decision state (producer TTL): an incremental store
+  // must persist it beside what CollectChanges reports.
+  TimestampMs MaxTimestamp(const TopicPartition& tp) const;
 
   // Tracked producers and bytes held in in-progress messages.
   std::size_t ProducerCount(const TopicPartition& tp) const;

@@ -8,8 +8,10 @@
 // Encoding: EncodePartitionState/DecodePartitionState give a versioned,
 // self-describing byte string for a whole partition. The finer-grained
 // Encode/Decode of one producer or one chunk serve stores that write only
-// what changed. Decoders validate everything and return kCorruption (never
-// crash, never allocate more than the input justifies) on bad bytes.
+// what changed. Every encoding ends in a CRC32C of the bytes before it, so
+// damage is detected rather than decoded into different state. Decoders
+// validate everything and return kCorruption (never crash, never allocate
+// more than the input justifies) on bad bytes.
 //
 // Thread safety: plain values and pure functions.
 #pragma once
@@ -30,7 +32,8 @@ namespace exactly {
 struct ProducerState {
   std::string producer;
   std::optional<EpochSeq> watermark;  // W; none if nothing delivered yet
-  TimestampMs last_seen;              // max record timestamp seen (producer TTL)
+  TimestampMs last_seen;              // the partition's clock (largest record
+                                      // timestamp) when it last sent (producer TTL)
   friend bool operator==(const ProducerState&, const ProducerState&) = default;
 };
 

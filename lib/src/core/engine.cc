@@ -165,25 +165,26 @@ Outcome Engine::Impl::Process(const RecordView& rec, DeliverFn deliver) {
 
 Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, const Envelope& env,
                                      DeliverFn deliver) {
+  // Producer TTL runs on the partition's clock: its largest record
+  // timestamp so far, this record's included. A producer's last_seen is that
+  // clock when it last sent, so it expires once the clock has moved more than
+  // producer-ttl past it. Judged this way, an expired producer stays expired
+  // (so purging it at any checkpoint schedule changes no decision), and a
+  // producer whose own clock lags the others' is not expired by the lag.
   auto it = pd.producers.find(env.producer);
   if (it == pd.producers.end()) {
     it = pd.producers.emplace(std::string(env.producer), ProducerEntry{}).first;
-    it->second.last_seen = rec.timestamp;
   } else {
-    // Producer TTL. Judged against the partition's largest timestamp (which
-    // includes this record's): once a producer is expired it stays expired,
-    // so purging it at any later point cannot change a decision.
     ProducerEntry& pe = it->second;
     if (Exceeds(pd.max_timestamp.value(), pe.last_seen.value(), static_cast<std::uint64_t>(options.producer_ttl_ms))) {
       if (pe.in_progress) Abandon(pd, pe, "producer expired (producer-ttl)");
       if (pe.has_watermark) ++counters.producers_expired;
       pe.has_watermark = false;
-      pe.last_seen = rec.timestamp;
     }
   }
   const std::string& id = it->first;
   ProducerEntry& pe = it->second;
-  if (rec.timestamp > pe.last_seen) pe.last_seen = rec.timestamp;
+  pe.last_seen = pd.max_timestamp;
   pd.MarkDirty(id, pe);
 
   const EpochSeq s = env.stamp;
@@ -208,9 +209,7 @@ Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, c
         Reject(RejectReason::kMalformed, MalformedReasonName(MalformedReason::kChunkMismatch), rec);
         return Outcome::kMalformed;
       }
-      const auto held = std::lower_bound(p->chunks.begin(), p->chunks.end(), ci.index,
-                                         [](const detail::HeldChunk& c, std::uint32_t i) { return c.index < i; });
-      if (held != p->chunks.end() && held->index == ci.index) {
+      if (p->chunks.count(ci.index)) {
         ++counters.chunk_duplicate;
         return Outcome::kChunkDuplicate;
       }
@@ -228,6 +227,11 @@ Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, c
     np->header.crc = *env.crc;
     np->header.first_offset = rec.offset;
     np->owner = &pe;
+    // Offsets rise within a partition, so no other message can have started
+    // at this one; if the caller breaks that (a re-seek without Restore),
+    // the older message is abandoned rather than lost from the books.
+    if (const auto clash = pd.by_first_offset.find(rec.offset.value()); clash != pd.by_first_offset.end())
+      Abandon(pd, *clash->second->owner, "offset reused (records out of order)");
     pe.in_progress = std::move(np);
     // Registered in the span/buffer order before the first chunk is added,
     // so MakeRoom can tell it apart from the messages it may abandon.
@@ -303,9 +307,7 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
   c.timestamp = rec.timestamp;
   c.null = !rec.value.has_value();
   c.bytes.assign(Bytes(rec.value));
-  const auto pos = std::lower_bound(p.chunks.begin(), p.chunks.end(), index,
-                                    [](const detail::HeldChunk& h, std::uint32_t i) { return h.index < i; });
-  p.chunks.insert(pos, std::move(c));
+  p.chunks.emplace(index, std::move(c));
   p.bytes += len;
   pd.buffered_bytes += len;
   if (index == 0) {
@@ -317,11 +319,7 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
           OwnedHeader{std::string(h.name), h.value ? std::optional<std::string>(std::string(*h.value)) : std::nullopt});
     }
   }
-  while (p.crc_chunks < p.chunks.size() && p.chunks[p.crc_chunks].index == p.crc_chunks) {
-    const std::string& b = p.chunks[p.crc_chunks].bytes;
-    p.crc_prefix = crc32c::Extend(p.crc_prefix, b.data(), b.size());
-    ++p.crc_chunks;
-  }
+  p.ExtendCrcPrefix();
   return Outcome::kBuffered;
 }
 
@@ -344,13 +342,13 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
     std::uint32_t crc = p.crc_prefix;
     char* out = scratch.get();
     std::size_t at = 0;
-    std::size_t held = 0;
+    auto held = p.chunks.begin();  // every index but `index`, ascending
     for (std::uint32_t i = 0; i < p.header.count; ++i) {
       std::string_view b;
       if (i == index) {
         b = last;
       } else {
-        b = p.chunks[held].bytes;
+        b = held->second.bytes;
         ++held;
       }
       if (!b.empty()) std::memcpy(out + at, b.data(), b.size());
@@ -454,7 +452,7 @@ void Engine::Impl::RejectHeld(PartitionData& pd, const InProgress& p, RejectReas
   const StampHeaders common = FormatStamp(StampSpec{p.header.producer, p.header.stamp, ChunkInfo{0, p.header.count},
                                                     p.header.size, p.header.crc});
   std::vector<HeaderView> headers;
-  for (const detail::HeldChunk& c : p.chunks) {
+  for (const auto& [i, c] : p.chunks) {
     const std::string chunk_text = std::to_string(c.index) + "/" + std::to_string(p.header.count);
     headers.clear();
     if (c.index == 0 && p.header.have_chunk0) {

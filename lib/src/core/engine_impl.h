@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "exactly/crc32c.h"
 #include "exactly/engine.h"
 
 namespace exactly::detail {
@@ -79,7 +80,10 @@ struct ProducerEntry;
 // P: a chunked message in progress.
 struct InProgress {
   InProgressHeader header;
-  std::vector<HeldChunk> chunks;  // ascending index
+  // By index. A map, not a sorted vector: a hostile producer may send tens
+  // of thousands of chunks in descending order, and vector inserts at the
+  // front would make that quadratic.
+  std::map<std::uint32_t, HeldChunk> chunks;
   std::uint64_t bytes = 0;        // payload bytes held
   // CRC32C over chunks [0, crc_chunks), all present and in order; computed
   // as chunks arrive, while their bytes are still in cache.
@@ -87,6 +91,14 @@ struct InProgress {
   std::uint32_t crc_chunks = 0;
   bool reported = false;  // some chunk reached a ChangeVisitor: removal must be reported
   ProducerEntry* owner = nullptr;
+
+  // Folds newly contiguous chunks into crc_prefix.
+  void ExtendCrcPrefix() {
+    for (auto it = chunks.find(crc_chunks); it != chunks.end() && it->first == crc_chunks; ++it) {
+      crc_prefix = crc32c::Extend(crc_prefix, it->second.bytes.data(), it->second.bytes.size());
+      ++crc_chunks;
+    }
+  }
 };
 
 struct ProducerEntry {

@@ -63,7 +63,7 @@ PartitionState Engine::Snapshot(const TopicPartition& tp) const {
     InProgressState m;
     m.header = p->header;
     m.chunks.reserve(p->chunks.size());
-    for (const HeldChunk& c : p->chunks) m.chunks.push_back(ToState(c));
+    for (const auto& [i, c] : p->chunks) m.chunks.push_back(ToState(c));
     s.in_progress.push_back(std::move(m));
   }
   return s;
@@ -121,13 +121,9 @@ Status Engine::Restore(const TopicPartition& tp, PartitionState state) {
       hc.reported = true;
       if (c.value) hc.bytes = std::move(*c.value);
       p->bytes += hc.bytes.size();
-      p->chunks.push_back(std::move(hc));
+      p->chunks.emplace_hint(p->chunks.end(), hc.index, std::move(hc));
     }
-    while (p->crc_chunks < p->chunks.size() && p->chunks[p->crc_chunks].index == p->crc_chunks) {
-      const std::string& b = p->chunks[p->crc_chunks].bytes;
-      p->crc_prefix = crc32c::Extend(p->crc_prefix, b.data(), b.size());
-      ++p->crc_chunks;
-    }
+    p->ExtendCrcPrefix();
     p->header = std::move(h);
     pd->buffered_bytes += p->bytes;
     pd->by_first_offset[p->header.first_offset.value()] = p.get();
@@ -152,7 +148,7 @@ void Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor) {
   }
   pd->dirty.clear();
   for (const auto& [first, p] : pd->by_first_offset) {
-    for (HeldChunk& c : p->chunks) {
+    for (auto& [i, c] : p->chunks) {
       if (c.reported) continue;
       visitor.ChunkAdded(p->header, ToState(c));
       c.reported = true;
@@ -189,6 +185,11 @@ std::size_t Engine::PurgeExpired(const TopicPartition& tp, std::size_t budget) {
     pd->producers.erase(it);  // `id` points into this node: not used after
   }
   return doomed.size();
+}
+
+TimestampMs Engine::MaxTimestamp(const TopicPartition& tp) const {
+  const PartitionData* pd = impl_->FindPartition(tp);
+  return pd ? pd->max_timestamp : TimestampMs(INT64_MIN);
 }
 
 std::size_t Engine::ProducerCount(const TopicPartition& tp) const {

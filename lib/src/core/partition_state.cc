@@ -9,12 +9,15 @@
 //   partition:       version, 'P', max_timestamp, producer count,
 //                    {id, producer value}..., message count,
 //                    {hdr, chunk count, {chunk}...}...
-// Every nested item is length-prefixed so a reader can skip or bound it.
+// Every nested item is length-prefixed so a reader can skip or bound it,
+// and every encoding (nested ones included) ends in a fixed32 CRC32C of the
+// bytes before it.
 #include "exactly/partition_state.h"
 
 #include <string>
 
 #include "core/coding.h"
+#include "exactly/crc32c.h"
 
 namespace exactly {
 namespace {
@@ -28,6 +31,24 @@ using coding::Reader;
 constexpr char kPartitionTag = 'P';
 
 Status Corrupt(std::string_view what) { return Status::Corruption("invalid " + std::string(what) + " encoding"); }
+
+// Appends the integrity trailer.
+std::string Sealed(std::string out) {
+  PutFixed32(out, crc32c::Value(out));
+  return out;
+}
+
+// Checks and strips the trailer.
+Status Unseal(std::string_view* bytes, std::string_view what) {
+  if (bytes->size() < 5) return Corrupt(what);
+  const std::string_view body = bytes->substr(0, bytes->size() - 4);
+  Reader trailer(bytes->substr(bytes->size() - 4));
+  if (trailer.Fixed32() != crc32c::Value(body)) {
+    return Status::Corruption(std::string(what) + " fails its checksum");
+  }
+  *bytes = body;
+  return Status::OK();
+}
 
 Status CheckVersion(Reader& r, std::string_view what) {
   const std::uint8_t v = r.Byte();
@@ -49,10 +70,11 @@ std::string EncodeProducerValue(const ProducerState& p) {
   PutVarint(out, p.watermark ? p.watermark->epoch.value() : 0);
   PutVarint(out, p.watermark ? p.watermark->seq.value() : 0);
   PutSigned(out, p.last_seen.value());
-  return out;
+  return Sealed(std::move(out));
 }
 
 Status DecodeProducerValue(std::string_view bytes, std::string_view producer, ProducerState* out) {
+  EXACTLY_RETURN_IF_ERROR(Unseal(&bytes, "producer state"));
   Reader r(bytes);
   EXACTLY_RETURN_IF_ERROR(CheckVersion(r, "producer state"));
   const std::uint8_t flags = r.Byte();
@@ -84,10 +106,11 @@ std::string EncodeInProgressHeader(const InProgressHeader& h) {
     out.push_back(hd.value ? 1 : 0);
     PutBytes(out, hd.value ? std::string_view(*hd.value) : std::string_view());
   }
-  return out;
+  return Sealed(std::move(out));
 }
 
 Status DecodeInProgressHeader(std::string_view bytes, InProgressHeader* out) {
+  EXACTLY_RETURN_IF_ERROR(Unseal(&bytes, "in-progress message"));
   Reader r(bytes);
   EXACTLY_RETURN_IF_ERROR(CheckVersion(r, "in-progress message"));
   InProgressHeader h;
@@ -130,10 +153,11 @@ std::string EncodeChunk(const ChunkState& c) {
   PutSigned(out, c.timestamp.value());
   out.push_back(c.value ? 1 : 0);
   PutBytes(out, c.value ? std::string_view(*c.value) : std::string_view());
-  return out;
+  return Sealed(std::move(out));
 }
 
 Status DecodeChunk(std::string_view bytes, ChunkState* out) {
+  EXACTLY_RETURN_IF_ERROR(Unseal(&bytes, "chunk"));
   Reader r(bytes);
   EXACTLY_RETURN_IF_ERROR(CheckVersion(r, "chunk"));
   const std::uint64_t index = r.Varint();
@@ -165,10 +189,11 @@ std::string EncodePartitionState(const PartitionState& state) {
     PutVarint(out, m.chunks.size());
     for (const ChunkState& c : m.chunks) PutBytes(out, EncodeChunk(c));
   }
-  return out;
+  return Sealed(std::move(out));
 }
 
 Status DecodePartitionState(std::string_view bytes, PartitionState* out) {
+  EXACTLY_RETURN_IF_ERROR(Unseal(&bytes, "partition state"));
   Reader r(bytes);
   EXACTLY_RETURN_IF_ERROR(CheckVersion(r, "partition state"));
   if (r.Byte() != kPartitionTag || !r.ok()) return Corrupt("partition state");
