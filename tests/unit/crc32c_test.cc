@@ -1,0 +1,143 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+#include "exactly/crc32c.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace exactly {
+namespace {
+
+// A bit-at-a-time CRC32C straight from the definition (reflected
+// polynomial 0x82F63B78, initial and final xor 0xFFFFFFFF), to check the
+// library's table-driven and hardware paths against.
+std::uint32_t ReferenceExtend(std::uint32_t crc, const unsigned char* p, std::size_t n) {
+  crc = ~crc;
+  for (std::size_t i = 0; i < n; ++i) {
+    crc ^= p[i];
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+std::vector<unsigned char> RandomBytes(std::mt19937_64& rng, std::size_t n) {
+  std::vector<unsigned char> v(n);
+  for (auto& b : v) b = static_cast<unsigned char>(rng());
+  return v;
+}
+
+TEST(Crc32c, Rfc3720Vectors) {
+  std::string zeros(32, '\0');
+  EXPECT_EQ(crc32c::Value(zeros), 0x8A9136AAu);
+  std::string ones(32, '\xFF');
+  EXPECT_EQ(crc32c::Value(ones), 0x62A8AB43u);
+  std::string ascending, descending;
+  for (int i = 0; i < 32; ++i) {
+    ascending.push_back(static_cast<char>(i));
+    descending.push_back(static_cast<char>(31 - i));
+  }
+  EXPECT_EQ(crc32c::Value(ascending), 0x46DD794Eu);
+  EXPECT_EQ(crc32c::Value(descending), 0x113FDB5Cu);
+}
+
+TEST(Crc32c, CheckValue) {
+  EXPECT_EQ(crc32c::Value("123456789"), 0xE3069283u);
+  EXPECT_EQ(crc32c::ExtendPortable(0, "123456789", 9), 0xE3069283u);
+}
+
+TEST(Crc32c, EmptyInputLeavesCrcUnchanged) {
+  EXPECT_EQ(crc32c::Value(""), 0u);
+  EXPECT_EQ(crc32c::Extend(0, nullptr, 0), 0u);
+  EXPECT_EQ(crc32c::Extend(0xE3069283u, "", 0), 0xE3069283u);
+  EXPECT_EQ(crc32c::ExtendPortable(0x12345678u, "", 0), 0x12345678u);
+}
+
+TEST(Crc32c, ReferenceImplementationAgreesWithKnownVector) {
+  const std::string s = "123456789";
+  EXPECT_EQ(ReferenceExtend(0, reinterpret_cast<const unsigned char*>(s.data()), s.size()), 0xE3069283u);
+}
+
+// Lengths that cover byte tails, word and 3-stream block boundaries of any
+// plausible implementation, and large inputs.
+std::vector<std::size_t> InterestingLengths(std::mt19937_64& rng) {
+  std::vector<std::size_t> lengths;
+  for (std::size_t n = 0; n <= 300; ++n) lengths.push_back(n);
+  for (std::size_t p = 512; p <= 65536; p *= 2) {
+    for (std::size_t d : {p - 1, p, p + 1, p * 3 - 1, p * 3, p * 3 + 1}) lengths.push_back(d);
+  }
+  for (int i = 0; i < 20; ++i) lengths.push_back(rng() % 100001);
+  lengths.push_back(100000);
+  return lengths;
+}
+
+TEST(Crc32c, ExtendComposesAtManySplitPointsAndAlignments) {
+  std::mt19937_64 rng(20240601);
+  const std::vector<std::size_t> lengths = InterestingLengths(rng);
+  const std::size_t longest = *std::max_element(lengths.begin(), lengths.end());
+  const std::vector<unsigned char> pool = RandomBytes(rng, longest + 64);
+  for (std::size_t n : lengths) {
+    for (std::size_t align : {0u, 1u, 3u, 7u, 13u}) {
+      SCOPED_TRACE("length " + std::to_string(n) + " start offset " + std::to_string(align));
+      const unsigned char* data = pool.data() + align;
+      const std::uint32_t whole = crc32c::Extend(0, data, n);
+      ASSERT_EQ(whole, ReferenceExtend(0, data, n));
+      std::vector<std::size_t> splits = {0, n, n / 2, n / 3};
+      if (n > 0) splits.push_back(n - 1);
+      if (n > 1) splits.push_back(1);
+      splits.push_back(n == 0 ? 0 : rng() % (n + 1));
+      for (std::size_t k : splits) {
+        SCOPED_TRACE("split " + std::to_string(k));
+        ASSERT_EQ(crc32c::Extend(crc32c::Extend(0, data, k), data + k, n - k), whole);
+      }
+    }
+  }
+}
+
+TEST(Crc32c, ExtendComposesOverManySmallPieces) {
+  std::mt19937_64 rng(7);
+  const std::vector<unsigned char> data = RandomBytes(rng, 20000);
+  const std::uint32_t whole = ReferenceExtend(0, data.data(), data.size());
+  std::uint32_t crc = 0;
+  std::size_t pos = 0;
+  while (pos < data.size()) {
+    const std::size_t len = std::min<std::size_t>(data.size() - pos, rng() % 70);
+    crc = crc32c::Extend(crc, data.data() + pos, len);
+    pos += len;
+  }
+  EXPECT_EQ(crc, whole);
+}
+
+TEST(Crc32c, HardwarePathEqualsPortablePathOnRandomBuffers) {
+  RecordProperty("hardware_accelerated", crc32c::HardwareAccelerated() ? "yes" : "no");
+  for (std::uint64_t seed : {1u, 2u, 3u, 4u, 5u}) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    for (int iter = 0; iter < 200; ++iter) {
+      const std::size_t n = iter < 100 ? rng() % 200 : rng() % 70000;
+      const std::size_t align = rng() % 16;
+      const std::vector<unsigned char> buf = RandomBytes(rng, n + align);
+      const std::uint32_t init = static_cast<std::uint32_t>(rng());
+      const unsigned char* data = buf.data() + align;
+      ASSERT_EQ(crc32c::Extend(init, data, n), crc32c::ExtendPortable(init, data, n))
+          << "length " << n << " align " << align;
+      ASSERT_EQ(crc32c::ExtendPortable(init, data, n), ReferenceExtend(init, data, n))
+          << "length " << n << " align " << align;
+    }
+  }
+}
+
+TEST(Crc32c, PortableComposes) {
+  std::mt19937_64 rng(99);
+  const std::vector<unsigned char> data = RandomBytes(rng, 5000);
+  for (std::size_t k : {0u, 1u, 7u, 8u, 9u, 1000u, 4999u, 5000u}) {
+    EXPECT_EQ(crc32c::ExtendPortable(crc32c::ExtendPortable(0, data.data(), k), data.data() + k, data.size() - k),
+              crc32c::ExtendPortable(0, data.data(), data.size()));
+  }
+}
+
+}  // namespace
+}  // namespace exactly
