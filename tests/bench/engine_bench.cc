@@ -172,7 +172,7 @@ void BM_Reassemble(benchmark::State& state) {
       });
     }
   }
-  if (delivered != state.iterations()) state.SkipWithError("not all delivered");
+  if (delivered != static_cast<std::uint64_t>(state.iterations())) state.SkipWithError("not all delivered");
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kMessageBytes));
 }
 BENCHMARK(BM_Reassemble);

@@ -1,0 +1,28 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// Small helpers shared by the exactly command-line apps.
+//
+// Thread safety: InstallShutdownHandlers() once, from main, before any
+// thread starts; ShutdownRequested() from anywhere (async-signal-safe flag).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "exactly/kafka/config.h"
+#include "exactly/status.h"
+
+namespace exactly::apps {
+
+// SIGINT and SIGTERM set a flag instead of killing the process. Handlers
+// are installed without SA_RESTART, so blocking reads return EINTR and the
+// app notices promptly.
+void InstallShutdownHandlers();
+bool ShutdownRequested() noexcept;
+// The signal that requested shutdown, 0 if none.
+int ShutdownSignal() noexcept;
+
+// Applies each "key=value" (-X) to `config`; the error names the bad one.
+Status ApplyProperties(const std::vector<std::string>& pairs, kafka::KafkaConfig& config);
+
+}  // namespace exactly::apps

@@ -1,0 +1,41 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// exactly-relay: the dedup relay (see --help and docs/RELAY.md).
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include "cli.h"
+#include "options.h"
+#include "run.h"
+
+namespace {
+
+int Main(int argc, char** argv) {
+  using namespace exactly::relay_app;
+  std::string help;
+  auto options = Parse(argc, argv, &help);
+  if (!options.ok()) {
+    std::cerr << "exactly-relay: " << options.status().message() << "\n(see --help)\n";
+    return kExitUsage;
+  }
+  if (options->help) {
+    std::cout << help;
+    return kExitOk;
+  }
+  exactly::apps::InstallShutdownHandlers();
+  return options->demo ? RunDemo(*options) : RunRelay(*options);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "exactly-relay: " << e.what() << "\n";
+    return exactly::relay_app::kExitFailure;
+  }
+}

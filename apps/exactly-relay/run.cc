@@ -1,0 +1,75 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// The relay against a real cluster: open the state directory, relay until
+// SIGINT/SIGTERM or a fatal error, then close with a final checkpoint.
+#include "run.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <string>
+
+#include "cli.h"
+#include "exactly/checkpoint_store.h"
+#include "exactly/kafka/relay.h"
+#include "status_line.h"
+
+namespace exactly::relay_app {
+
+using namespace std::chrono_literals;
+
+void Say(std::string_view text) {
+  std::fprintf(stderr, "exactly-relay: %.*s\n", static_cast<int>(text.size()), text.data());
+  std::fflush(stderr);
+}
+
+int RunRelay(const AppOptions& o) {
+  StoreOptions store_options;
+  store_options.sync = o.sync;
+  auto store = CheckpointStore::Open(o.state_dir, store_options);
+  if (!store.ok()) {
+    Say(fmt::format("cannot open --state-dir {}: {}", o.state_dir, store.status().ToString()));
+    return kExitFailure;
+  }
+  kafka::RelayOptions relay_options = o.relay;
+  relay_options.log = [](std::string_view line) { Say(line); };
+  auto relay = kafka::Relay::Create(**store, relay_options);
+  if (!relay.ok()) {
+    Say(relay.status().ToString());
+    return relay.status().code() == Code::kInvalidArgument ? kExitUsage : kExitFailure;
+  }
+  std::string inputs;
+  for (const auto& t : o.relay.inputs) inputs += (inputs.empty() ? "" : ",") + t;
+  Say(fmt::format("relaying {} -> {} (group {}, relay id {}, output epoch {}, {} output partitions{}), state in {}",
+                  inputs, o.relay.output, o.relay.group, o.relay.relay_id, o.relay.output_epoch.value(),
+                  (*relay)->output_partitions(),
+                  o.relay.dead_letter_topic.empty() ? "" : ", dead letters to " + o.relay.dead_letter_topic,
+                  o.state_dir));
+
+  StatusLine status;
+  const auto interval = std::chrono::milliseconds(o.status_interval_ms);
+  auto next_status = StatusLine::Clock::now() + interval;
+  Status st;
+  while (!apps::ShutdownRequested()) {
+    st = (*relay)->RunFor(200ms);
+    if (!st.ok()) break;
+    if (interval.count() > 0 && StatusLine::Clock::now() >= next_status) {
+      Say(status.Format((*relay)->stats()));
+      next_status += interval;
+    }
+  }
+  if (apps::ShutdownRequested()) Say(fmt::format("signal {}: final checkpoint, leaving the group", apps::ShutdownSignal()));
+  const Status closed = (*relay)->Close(std::chrono::milliseconds(o.close_timeout_ms));
+  Say(status.Format((*relay)->stats()));
+  if (!st.ok()) {
+    Say(fmt::format("stopped: {}", st.ToString()));
+    return kExitFailure;
+  }
+  if (!closed.ok()) {
+    Say(fmt::format("close: {}", closed.ToString()));
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace exactly::relay_app

@@ -1,0 +1,22 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// exactly-relay's modes: the relay itself against a Kafka cluster, and the
+// embedded demo (demo.cc). Each returns the process exit status.
+#pragma once
+
+#include "options.h"
+
+namespace exactly::relay_app {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitVerification = 3;
+
+int RunRelay(const AppOptions& options);
+int RunDemo(const AppOptions& options);
+
+// Prints "exactly-relay: <text>" on stderr.
+void Say(std::string_view text);
+
+}  // namespace exactly::relay_app

@@ -1,0 +1,196 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// DedupConsumer: the exactly-once consumer loop. A librdkafka high-level
+// consumer in a group, every record through the dedup Engine, every
+// delivered message to the application's handler together with its
+// application-state transaction, and periodic atomic checkpoints into a
+// CheckpointStore (DESIGN.md §4).
+//
+// Contract
+// - Offsets: auto commit and auto offset store are off (setting either to
+//   true is kInvalidArgument). On assignment each partition's state is
+//   loaded from the store (Load + Engine::Restore) and consumption starts
+//   at its checkpointed next offset; a partition the store has never
+//   checkpointed starts at the group's committed offset, else where
+//   `auto.offset.reset` says (the DedupConsumer defaults it to
+//   `earliest`). The store is the source of truth; the offsets committed
+//   to Kafka only let standard lag tools see progress.
+// - Checkpoint = pre-checkpoint hook (the application flushes its outputs
+//   and waits for their acknowledgement) -> one atomic store Commit
+//   covering every partition that processed records since the last one,
+//   plus the staged AppTransaction -> asynchronous Kafka offset commit of
+//   the same offsets. It runs every `checkpoint_interval` and/or every
+//   `checkpoint_records` records, before partitions are revoked, on
+//   Checkpoint() and on Close(). No record is processed between the hook
+//   and the Commit, so a checkpoint never records an input offset as
+//   consumed before the hook confirmed every output caused below it.
+// - Pipelined checkpoints: with the mark_outputs / outputs_durable hooks,
+//   periodic checkpoints do not stop the loop. At the trigger the loop
+//   marks the outputs produced so far and builds the checkpoint (offsets
+//   and engine changes as of that instant), keeps processing, and commits
+//   it once outputs_durable(mark) confirms every output up to the mark;
+//   at most one such checkpoint is in flight. The invariant is the same:
+//   what a checkpoint records as consumed has all its outputs
+//   acknowledged. This needs an empty AppTransaction at the trigger (a
+//   staged write would be invisible to later Gets until committed), so a
+//   checkpoint with staged application writes is synchronous. Revocation,
+//   Checkpoint() and Close() are always synchronous.
+// - Rewind: if the hook fails, a retryable handler error occurs, or the
+//   store Commit fails retryably, nothing is checkpointed; every partition
+//   that processed records since the last checkpoint is reloaded from the
+//   store and the consumer seeks back to its checkpointed offset (or, if
+//   never checkpointed, to the first offset it processed), the
+//   transaction's staged writes are dropped and `on_rewind` runs. Those
+//   records are then processed again: outputs emitted twice carry the same
+//   stamps when they are a function of the input, as the relay's are.
+//   Processing resumes after a backoff (100 ms, doubling up to 5 s while
+//   failures repeat). A pipelined checkpoint whose outputs are not
+//   confirmed within `hook_timeout` fails the same way.
+// - Stop: a non-retryable handler error, a failed state load, a store
+//   Commit failing non-retryably (the store is then unusable: reopen it),
+//   consumption reaching a reset offset (data lost to retention), or a
+//   fatal librdkafka error stops the loop: RunFor/Run return the error,
+//   and so does every later call. Transient consumer errors (broker down,
+//   leader changes) are logged and librdkafka retries them.
+// - Rebalances (eager and cooperative protocols): revoked partitions are
+//   checkpointed (hook first) and dropped from the engine; partitions
+//   reported lost are dropped without a checkpoint, and if they had
+//   unsaved work everything else rewinds too, since the application's
+//   transaction may hold writes derived from them.
+// - Several DedupConsumers may share one store (e.g. group members in one
+//   process): partitions never overlap within a group. Different groups
+//   reading the same topic need different stores. When partitions move
+//   between processes with different state directories, the new owner
+//   resumes from its own store (an older checkpoint is correct, only
+//   slower) or, without one, from the group's committed offset with empty
+//   dedup state: duplicates of records before that offset then pass.
+// - Close(timeout) writes a final checkpoint (not after a stop error) and
+//   leaves the group. Destroying an unclosed DedupConsumer writes nothing
+//   and skips the group handshake: for the state directory this is a crash,
+//   and a restart replays from the last checkpoint. Destructors never throw.
+// - Every blocking step is bounded: polls by `poll_timeout`, the hook by
+//   `hook_timeout`, seeks by `seek_timeout`, Close by its argument.
+//
+// Thread safety: one thread drives the loop (RunFor, Run, Checkpoint,
+// Close, stats, Positions); the handler, the hooks and the dead-letter
+// sink run on it. RequestStop() may be called from any thread (not from a
+// signal handler: use a flag and RunFor). The store must outlive this.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exactly/app_state.h"
+#include "exactly/checkpoint_store.h"
+#include "exactly/engine.h"
+#include "exactly/kafka/config.h"
+#include "exactly/kafka/consumer.h"
+#include "exactly/status.h"
+#include "exactly/types.h"
+
+namespace exactly::kafka {
+
+struct DedupConsumerOptions {
+  // librdkafka properties; `bootstrap.servers` and `group.id` are required.
+  KafkaConfig config;
+  std::vector<std::string> topics;
+  EngineOptions engine;
+  // Application namespace of the AppTransaction handed to the handler.
+  std::string app = "default";
+  // Checkpoint triggers; at least one must be non-zero.
+  std::chrono::milliseconds checkpoint_interval{1000};
+  std::uint64_t checkpoint_records = 0;
+  std::chrono::milliseconds hook_timeout{30000};
+  std::chrono::milliseconds poll_timeout{100};
+  std::chrono::milliseconds seek_timeout{10000};
+  // Commit checkpointed offsets to the group as well (asynchronously).
+  bool commit_to_kafka = true;
+  // Diagnostics (transient errors, rewinds); default: stderr.
+  std::function<void(std::string_view)> log;
+};
+
+struct DedupConsumerHooks {
+  // Every delivered message, with the transaction the next checkpoint
+  // commits. An error rewinds (retryable) or stops the loop (otherwise).
+  std::function<Status(const Message&, AppTransaction&)> on_message;
+  // Before every checkpoint: make every output caused so far durable,
+  // within `timeout`. An error means no checkpoint, and a rewind.
+  std::function<Status(std::chrono::milliseconds timeout)> pre_checkpoint;
+  // After a rewind: forget anything derived from records since the last
+  // checkpoint that does not live in the transaction.
+  std::function<void()> on_rewind;
+  // Optional, both or neither: pipelined checkpoints (see above).
+  // mark_outputs() names everything produced so far; outputs_durable(mark)
+  // must not block: true once every output up to `mark` is acknowledged,
+  // false while some are in flight, an error if one failed.
+  std::function<std::uint64_t()> mark_outputs;
+  std::function<Result<bool>(std::uint64_t mark)> outputs_durable;
+  // Rejected records (malformed, corrupt, abandoned, dropped unstamped).
+  DeadLetterSink* dead_letters = nullptr;
+};
+
+struct DedupConsumerStats {
+  Counters engine;                   // cumulative, replays included
+  std::uint64_t polled = 0;          // records received from Kafka
+  std::uint64_t skipped = 0;         // below their partition's position
+  std::uint64_t checkpoints = 0;     // store commits
+  std::uint64_t checkpoint_failures = 0;
+  std::uint64_t rewinds = 0;
+  std::uint64_t assignments = 0;     // rebalance callbacks
+  std::uint64_t revocations = 0;
+  std::size_t assigned = 0;          // partitions currently owned
+  // steady_clock time of the last successful checkpoint, if any.
+  std::optional<std::chrono::steady_clock::time_point> last_checkpoint;
+  // Trigger to commit: hook + commit, or for a pipelined checkpoint the
+  // wait for its outputs' acknowledgements too.
+  std::chrono::microseconds last_checkpoint_duration{0};
+};
+
+// An owned partition and the next offset to process (nullopt: neither
+// checkpointed nor processed yet).
+struct PartitionPosition {
+  TopicPartition tp;
+  std::optional<Offset> next;
+  std::optional<Offset> checkpointed;
+};
+
+class DedupConsumer {
+ public:
+  static Result<std::unique_ptr<DedupConsumer>> Create(CheckpointStore& store, DedupConsumerOptions options,
+                                                       DedupConsumerHooks hooks);
+  ~DedupConsumer();
+  DedupConsumer(const DedupConsumer&) = delete;
+  DedupConsumer& operator=(const DedupConsumer&) = delete;
+
+  // Polls and processes for `duration` (or until RequestStop). OK when the
+  // time is up or a stop was requested; the stop error otherwise.
+  Status RunFor(std::chrono::milliseconds duration);
+  // RunFor until RequestStop(), then OK; or the stop error.
+  Status Run();
+  void RequestStop() noexcept;
+  bool stop_requested() const noexcept;
+
+  // Checkpoints now (hook, store, Kafka commit); on failure rewinds.
+  Status Checkpoint();
+  // Final checkpoint, then leaves the group, within `timeout`. The first
+  // error is returned; the consumer is closed either way.
+  Status Close(std::chrono::milliseconds timeout);
+
+  DedupConsumerStats stats() const;
+  std::vector<PartitionPosition> Positions() const;
+  // The error that stopped the loop, OK while running.
+  Status stop_error() const;
+
+ private:
+  struct Impl;
+  explicit DedupConsumer(std::unique_ptr<Impl> impl) noexcept;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace exactly::kafka

@@ -1,0 +1,71 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// KafkaMessage: one consumed record, owning the underlying librdkafka
+// message (released in the destructor). Move-only: there is exactly one
+// owner of each librdkafka message.
+//
+// The accessors return views into librdkafka's memory, valid while the
+// KafkaMessage lives and is not moved from. view() gives the core's
+// RecordView of the same record; its header span is built once per message
+// and cached.
+//
+// A KafkaMessage may also carry a consumer-side event instead of a record
+// (librdkafka reports partition EOF and per-partition errors as messages):
+// then ok() is false and status() says what happened.
+//
+// Thread safety: one owner; not for concurrent use.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "exactly/record.h"
+#include "exactly/status.h"
+#include "exactly/types.h"
+
+// librdkafka's message struct. Forward-declared (not included) so that this
+// header does not pull in rdkafka.h; wrapping it behind a pimpl would cost
+// an allocation per consumed record.
+struct rd_kafka_message_s;
+
+namespace exactly::kafka {
+
+class KafkaMessage {
+ public:
+  KafkaMessage() noexcept = default;
+  // Takes ownership of a message from rd_kafka_consumer_poll().
+  explicit KafkaMessage(rd_kafka_message_s* msg) noexcept : msg_(msg) {}
+  ~KafkaMessage();
+  KafkaMessage(KafkaMessage&& o) noexcept;
+  KafkaMessage& operator=(KafkaMessage&& o) noexcept;
+  KafkaMessage(const KafkaMessage&) = delete;
+  KafkaMessage& operator=(const KafkaMessage&) = delete;
+
+  bool empty() const noexcept { return msg_ == nullptr; }
+  // False for an event or error carried as a message.
+  bool ok() const noexcept;
+  Status status() const;
+  // True for the "reached the end of the partition" event.
+  bool partition_eof() const noexcept;
+
+  std::string_view topic() const noexcept;
+  Partition partition() const noexcept;
+  Offset offset() const noexcept;
+  TimestampMs timestamp() const noexcept;  // -1 when the broker gave none
+  NullableBytes key() const noexcept;
+  NullableBytes value() const noexcept;
+  std::span<const HeaderView> headers() const;
+  RecordView view() const;
+
+  // Relinquishes ownership (for handing back to librdkafka).
+  rd_kafka_message_s* release() noexcept;
+
+ private:
+  rd_kafka_message_s* msg_ = nullptr;
+  mutable bool headers_built_ = false;
+  mutable std::vector<HeaderView> headers_;
+};
+
+}  // namespace exactly::kafka

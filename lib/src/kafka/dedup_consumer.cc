@@ -1,0 +1,293 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// DedupConsumer: creation, the poll loop and per-record processing.
+#include "exactly/kafka/dedup_consumer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <thread>
+#include <utility>
+
+#include "dedup_consumer_impl.h"
+
+namespace exactly::kafka {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr auto kPendingCheckInterval = std::chrono::milliseconds(2);
+
+// Rounded up: a wait truncated to 0 ms would turn the loop into a spin.
+milliseconds Until(Clock::time_point t, Clock::time_point now) {
+  return std::chrono::ceil<milliseconds>(t - now);
+}
+
+Status CheckOptions(const DedupConsumerOptions& o) {
+  if (!o.config.Has("bootstrap.servers")) return Status::InvalidArgument("bootstrap.servers is required");
+  if (!o.config.Has("group.id") || o.config.Get("group.id")->empty()) {
+    return Status::InvalidArgument("group.id is required: the consumer loop joins a consumer group");
+  }
+  for (const char* key : {"enable.auto.commit", "enable.auto.offset.store"}) {
+    if (auto v = o.config.Get(key); v && *v != "false") {
+      return Status::InvalidArgument(
+          fmt::format("{}={} is not allowed: offsets advance only with checkpoints", key, *v));
+    }
+  }
+  if (o.topics.empty()) return Status::InvalidArgument("no topic to consume");
+  for (const auto& t : o.topics) {
+    if (t.empty()) return Status::InvalidArgument("empty topic name");
+  }
+  if (o.checkpoint_interval.count() < 0 || o.hook_timeout.count() < 0 || o.poll_timeout.count() < 0 ||
+      o.seek_timeout.count() <= 0) {
+    return Status::InvalidArgument("negative or zero timeout in the consumer options");
+  }
+  if (o.checkpoint_interval.count() == 0 && o.checkpoint_records == 0) {
+    return Status::InvalidArgument("give a checkpoint interval, a checkpoint record count, or both");
+  }
+  return o.engine.Validate();
+}
+}  // namespace
+
+DedupConsumer::Impl::~Impl() = default;
+
+void DedupConsumer::Impl::Log(std::string_view text) const {
+  if (options.log) {
+    try {
+      options.log(text);
+    } catch (...) {
+    }
+    return;
+  }
+  std::fprintf(stderr, "exactly: %.*s\n", static_cast<int>(text.size()), text.data());
+}
+
+void DedupConsumer::Impl::Stop(Status st) {
+  if (st.ok() || !stop_error.ok()) return;
+  Log(fmt::format("consumer loop stopped: {}", st.ToString()));
+  stop_error = std::move(st);
+}
+
+DedupConsumer::Impl::Entry* DedupConsumer::Impl::Find(const TopicPartition& tp) {
+  for (auto& e : entries) {
+    if (e->tp == tp) return e.get();
+  }
+  return nullptr;
+}
+
+DedupConsumer::Impl::Entry* DedupConsumer::Impl::Lookup(std::string_view topic, Partition partition) {
+  if (cached != nullptr && cached->tp.partition == partition && cached->tp.topic.name() == topic) return cached;
+  for (auto& e : entries) {
+    if (e->tp.partition == partition && e->tp.topic.name() == topic) return cached = e.get();
+  }
+  return nullptr;
+}
+
+void DedupConsumer::Impl::Remove(const TopicPartition& tp) {
+  cached = nullptr;
+  std::erase_if(dirty, [&](const Entry* e) { return e->tp == tp; });
+  std::erase_if(entries, [&](const std::unique_ptr<Entry>& e) { return e->tp == tp; });
+}
+
+bool DedupConsumer::Impl::CheckpointDue(Clock::time_point now) const {
+  if (options.checkpoint_records > 0 && records_since_checkpoint >= options.checkpoint_records) return true;
+  return options.checkpoint_interval.count() > 0 && now - last_attempt >= options.checkpoint_interval;
+}
+
+void DedupConsumer::Impl::Process(const KafkaMessage& msg) {
+  ++stats.polled;
+  const RecordView record = msg.view();
+  Entry* e = Lookup(record.topic, record.partition);
+  // Records of partitions we no longer own, or below the position a seek
+  // moved back to, are leftovers of an earlier fetch: never process twice.
+  if (e == nullptr || (e->next && record.offset < *e->next)) {
+    ++stats.skipped;
+    return;
+  }
+  if (!e->resumed) {
+    e->resumed = true;
+    if (e->next && record.offset != *e->next) {
+      Log(fmt::format("{}: resumed at offset {}, not {}: records in between were deleted (retention or compaction)",
+                      e->tp.ToString(), record.offset.value(), e->next->value()));
+    }
+  }
+  if (!e->first) e->first = record.offset;
+
+  Status handled;
+  engine.Process(record, [&](const Message& m) {
+    if (!handled.ok() || !hooks.on_message) return;
+    try {
+      handled = hooks.on_message(m, *txn);
+    } catch (const std::exception& ex) {
+      handled = Status::Internal(fmt::format("message handler threw: {}", ex.what()));
+    } catch (...) {
+      handled = Status::Internal("message handler threw");
+    }
+  });
+  e->next = Offset(record.offset.value() + 1);
+  if (!e->dirty) {
+    e->dirty = true;
+    dirty.push_back(e);
+  }
+  ++records_since_checkpoint;
+  if (!handled.ok()) {
+    const std::string where = fmt::format("handler failed at {}@{}", e->tp.ToString(), record.offset.value());
+    if (handled.retryable()) {
+      Rewind(fmt::format("{}: {}", where, handled.ToString()));
+    } else {
+      Stop(handled.WithContext(where));
+    }
+  }
+}
+
+void DedupConsumer::Impl::HandleEvent(const KafkaMessage& msg) {
+  if (msg.partition_eof()) return;
+  const Status st = msg.status();
+  // With auto.offset.reset=error librdkafka reports an out-of-range
+  // position instead of jumping: input was lost (e.g. to retention), and
+  // going on would silently skip it.
+  if (st.message().find("_AUTO_OFFSET_RESET") != std::string_view::npos) {
+    Stop(Status::Aborted(fmt::format("{} (input records were deleted before they were consumed; restart from "
+                                     "a later offset deliberately, or set auto.offset.reset)",
+                                     st.message())));
+    return;
+  }
+  // Transient (broker down, leader moves): librdkafka retries by itself.
+  ++consume_errors;
+  if (consume_errors <= 10 || consume_errors % 1000 == 0) {
+    Log(fmt::format("consumer error (#{}; librdkafka retries): {}", consume_errors, st.ToString()));
+  }
+}
+
+DedupConsumer::DedupConsumer(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+
+DedupConsumer::~DedupConsumer() = default;
+
+Result<std::unique_ptr<DedupConsumer>> DedupConsumer::Create(CheckpointStore& store, DedupConsumerOptions options,
+                                                             DedupConsumerHooks hooks) {
+  EXACTLY_RETURN_IF_ERROR(CheckOptions(options));
+  KafkaConfig config = options.config;
+  config.Set("enable.auto.commit", "false");
+  config.Set("enable.auto.offset.store", "false");
+  // Without a checkpoint or a committed offset, start from the beginning:
+  // a dedup consumer must not skip data by default.
+  if (!config.Has("auto.offset.reset")) config.Set("auto.offset.reset", "earliest");
+
+  auto impl = std::make_unique<Impl>(store, std::move(options), std::move(hooks));
+  auto txn = store.BeginApp(impl->options.app);
+  if (!txn.ok()) return txn.status().WithContext("application state");
+  impl->txn.emplace(std::move(*txn));
+  auto consumer = Consumer::Create(config, impl.get());
+  if (!consumer.ok()) return consumer.status();
+  impl->consumer.emplace(std::move(*consumer));
+  EXACTLY_RETURN_IF_ERROR(impl->consumer->Subscribe(impl->options.topics));
+  return std::unique_ptr<DedupConsumer>(new DedupConsumer(std::move(impl)));
+}
+
+Status DedupConsumer::RunFor(std::chrono::milliseconds duration) {
+  // Records handled per clock reading: the clock costs more than a
+  // record's dedup decision.
+  constexpr int kBurst = 64;
+  Impl& s = *impl_;
+  if (s.closed) return Status::FailedPrecondition("consumer is closed");
+  const auto deadline = Clock::now() + duration;
+  for (;;) {
+    if (!s.stop_error.ok()) return s.stop_error;
+    if (s.stop_requested.load(std::memory_order_relaxed)) return Status::OK();
+    const auto now = Clock::now();
+    if (now >= deadline) return Status::OK();
+    if (now < s.resume_at) {
+      // Backing off after a failure; the group heartbeat runs on
+      // librdkafka's own thread meanwhile.
+      std::this_thread::sleep_for(std::min({Until(s.resume_at, now), Until(deadline, now), milliseconds(100)}));
+      continue;
+    }
+    if (s.pending && now >= s.next_pending_check) {
+      // Not on every burst: each check serves the producer's delivery
+      // reports, which is cheaper in bulk.
+      s.next_pending_check = now + kPendingCheckInterval;
+      (void)s.FinishPending(/*flushed=*/false);  // failures are logged and rewound
+    }
+    if (s.CheckpointDue(now)) {
+      if (!s.Pipelined()) {
+        (void)s.DoCheckpoint(s.options.hook_timeout);
+        continue;
+      }
+      // One pipelined checkpoint at a time: otherwise keep processing
+      // while the previous one waits for its acknowledgements.
+      if (!s.pending) {
+        (void)s.StartCheckpoint();
+        continue;
+      }
+    }
+    auto wait = std::min(s.options.poll_timeout, std::max(Until(deadline, now), milliseconds(0)));
+    for (int i = 0; i < kBurst; ++i) {
+      auto msg = s.consumer->Poll(wait);
+      if (!msg.ok()) {
+        s.Stop(msg.status());
+        break;
+      }
+      if (msg->empty()) break;
+      wait = milliseconds(0);  // only the first poll of a burst waits
+      if (!msg->ok()) {
+        s.HandleEvent(*msg);
+        continue;
+      }
+      s.Process(*msg);
+      if (!s.stop_error.ok() || s.resume_at > now) break;
+      // A checkpoint is due by record count (unless one is still pending).
+      if (s.options.checkpoint_records > 0 && s.records_since_checkpoint >= s.options.checkpoint_records &&
+          !s.pending) {
+        break;
+      }
+    }
+  }
+}
+
+Status DedupConsumer::Run() {
+  while (!impl_->stop_requested.load(std::memory_order_relaxed)) {
+    EXACTLY_RETURN_IF_ERROR(RunFor(std::chrono::seconds(1)));
+  }
+  return Status::OK();
+}
+
+void DedupConsumer::RequestStop() noexcept { impl_->stop_requested.store(true, std::memory_order_relaxed); }
+bool DedupConsumer::stop_requested() const noexcept { return impl_->stop_requested.load(std::memory_order_relaxed); }
+
+Status DedupConsumer::Checkpoint() {
+  if (impl_->closed) return Status::FailedPrecondition("consumer is closed");
+  if (!impl_->stop_error.ok()) return impl_->stop_error;
+  return impl_->DoCheckpoint(impl_->options.hook_timeout);
+}
+
+Status DedupConsumer::Close(std::chrono::milliseconds timeout) {
+  Impl& s = *impl_;
+  if (s.closed) return Status::OK();
+  s.closed = true;
+  const auto deadline = Clock::now() + timeout;
+  Status st;
+  if (s.stop_error.ok()) st = s.DoCheckpoint(std::min(s.options.hook_timeout, timeout));
+  const auto left = std::max(Until(deadline, Clock::now()), milliseconds(1));
+  Status closed = s.consumer->Close(left);
+  return st.ok() ? closed : st;
+}
+
+DedupConsumerStats DedupConsumer::stats() const {
+  DedupConsumerStats st = impl_->stats;
+  st.engine = impl_->engine.counters();
+  st.assigned = impl_->entries.size();
+  return st;
+}
+
+std::vector<PartitionPosition> DedupConsumer::Positions() const {
+  std::vector<PartitionPosition> out;
+  for (const auto& e : impl_->entries) out.push_back({e->tp, e->next, e->checkpointed});
+  return out;
+}
+
+Status DedupConsumer::stop_error() const { return impl_->stop_error; }
+
+}  // namespace exactly::kafka

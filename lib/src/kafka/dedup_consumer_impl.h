@@ -1,0 +1,117 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// Private: the state of a DedupConsumer, shared by the files that
+// implement its loop (dedup_consumer.cc), its checkpoints and rewinds
+// (dedup_checkpoint.cc) and its rebalance handling (dedup_rebalance.cc).
+// Not installed.
+#pragma once
+
+#include <atomic>
+#include <future>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exactly/app_state.h"
+#include "exactly/checkpoint_store.h"
+#include "exactly/engine.h"
+#include "exactly/kafka/consumer.h"
+#include "exactly/kafka/dedup_consumer.h"
+#include "exactly/kafka/message.h"
+
+namespace exactly::kafka {
+
+struct DedupConsumer::Impl final : RebalanceListener {
+  using Clock = std::chrono::steady_clock;
+
+  // One owned partition.
+  struct Entry {
+    TopicPartition tp;
+    std::optional<Offset> next;          // next offset to process
+    std::optional<Offset> checkpointed;  // last checkpointed next offset
+    std::optional<Offset> first;         // first offset processed since assignment
+    bool dirty = false;                  // processed records since the last checkpoint
+    bool pending = false;                // covered by the pipelined checkpoint in flight
+    bool resumed = false;                // the first record after a (re)start was seen
+  };
+
+  Impl(CheckpointStore& s, DedupConsumerOptions o, DedupConsumerHooks h)
+      : store(s), options(std::move(o)), hooks(std::move(h)), engine(options.engine, hooks.dead_letters) {}
+  ~Impl() override;
+
+  // --- RebalanceListener (dedup_rebalance.cc) ---
+  void OnAssigned(std::span<const TopicPartition> partitions, std::span<Offset> start) noexcept override;
+  void OnRevoked(std::span<const TopicPartition> partitions, bool lost) noexcept override;
+
+  // --- loop (dedup_consumer.cc) ---
+  void Process(const KafkaMessage& msg);
+  void HandleEvent(const KafkaMessage& msg);
+  Entry* Lookup(std::string_view topic, Partition partition);
+  Entry* Find(const TopicPartition& tp);
+  void Remove(const TopicPartition& tp);
+  bool CheckpointDue(Clock::time_point now) const;
+
+  // --- checkpoints (dedup_checkpoint.cc) ---
+  // A checkpoint built, waiting for its outputs to be acknowledged.
+  struct Pending {
+    exactly::Checkpoint cp;
+    std::uint64_t mark;
+    std::vector<TopicPartitionOffset> offsets;
+    Clock::time_point started;
+  };
+
+  bool Pipelined() const { return hooks.mark_outputs && hooks.outputs_durable && txn->empty(); }
+  // Synchronous: hook, then the pending checkpoint (if any), then the rest.
+  Status DoCheckpoint(std::chrono::milliseconds hook_timeout);
+  // Pipelined: builds the checkpoint and leaves it pending.
+  Status StartCheckpoint();
+  // Moves the pending checkpoint on: once its outputs are acknowledged it
+  // is written by a helper thread, and once written it is done.
+  // `flushed`: the hook just ran, so the outputs must be acknowledged, and
+  // the write happens (or is awaited) here.
+  Status FinishPending(bool flushed);
+  // The pending checkpoint's write returned `st`.
+  Status PendingWritten(Status st);
+  // Reloads every dirty or pending partition from the store, seeks back to
+  // it, and drops the pending checkpoint.
+  void Rewind(std::string_view why);
+  // Records the error that stops the loop (the first one wins).
+  void Stop(Status st);
+  void Log(std::string_view text) const;
+
+  CheckpointStore& store;
+  DedupConsumerOptions options;
+  DedupConsumerHooks hooks;
+  Engine engine;
+  std::optional<AppTransaction> txn;
+
+  std::vector<std::unique_ptr<Entry>> entries;
+  std::vector<Entry*> dirty;
+  std::optional<Pending> pending;
+  // The pending checkpoint's store write, when it runs on a helper thread
+  // (so a synced write does not stall the loop).
+  std::future<Status> committing;
+  Entry* cached = nullptr;  // the last Lookup hit: runs of one partition are common
+
+  Status stop_error;
+  std::atomic<bool> stop_requested{false};
+  bool closed = false;
+
+  DedupConsumerStats stats;
+  Clock::time_point last_attempt = Clock::now();
+  std::uint64_t records_since_checkpoint = 0;
+  std::chrono::milliseconds backoff{0};
+  Clock::time_point resume_at{};
+  Clock::time_point next_pending_check{};
+  std::uint64_t consume_errors = 0;
+
+  // Last: destroyed first, so librdkafka never calls back into a
+  // half-destroyed listener.
+  std::optional<Consumer> consumer;
+};
+
+}  // namespace exactly::kafka

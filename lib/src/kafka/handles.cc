@@ -1,0 +1,109 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+#include "handles.h"
+
+#include <fmt/format.h>
+
+#include <string>
+
+namespace exactly::kafka::detail {
+
+Status SetProperty(rd_kafka_conf_t* conf, std::string_view key, std::string_view value) {
+  char errstr[512] = {0};
+  const std::string k(key);
+  const std::string v(value);
+  if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+    return Status::InvalidArgument(fmt::format("bad librdkafka property '{}={}': {}", k, v, errstr));
+  }
+  return Status::OK();
+}
+
+Result<ConfPtr> BuildConf(const KafkaConfig& config) {
+  ConfPtr conf(rd_kafka_conf_new());
+  if (!conf) return Status::Internal("rd_kafka_conf_new failed");
+  for (const auto& [k, v] : config.pairs()) {
+    EXACTLY_RETURN_IF_ERROR(SetProperty(conf.get(), k, v));
+  }
+  return conf;
+}
+
+Result<HandlePtr> NewHandle(rd_kafka_type_t type, ConfPtr conf) {
+  char errstr[512] = {0};
+  // rd_kafka_new takes ownership of conf only on success.
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
+  if (rk == nullptr) {
+    return Status::InvalidArgument(
+        fmt::format("cannot create librdkafka {}: {}", type == RD_KAFKA_PRODUCER ? "producer" : "consumer", errstr));
+  }
+  (void)conf.release();
+  return HandlePtr(rk);
+}
+
+namespace {
+bool Retryable(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Code CodeFor(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+      return Code::kTimedOut;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+      return Code::kNotFound;
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+      return Code::kInvalidArgument;
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+      return Code::kResourceExhausted;
+    case RD_KAFKA_RESP_ERR__FATAL:
+    case RD_KAFKA_RESP_ERR__FENCED:
+    case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+      return Code::kAborted;
+    default:
+      return Retryable(err) ? Code::kUnavailable : Code::kIoError;
+  }
+}
+}  // namespace
+
+Status FromError(rd_kafka_resp_err_t err, std::string_view what) {
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::OK();
+  return Status(CodeFor(err), fmt::format("{}: {} ({})", what, rd_kafka_err2str(err), rd_kafka_err2name(err)),
+                Retryable(err));
+}
+
+Status FromErrorObject(rd_kafka_error_t* error, std::string_view what) {
+  if (error == nullptr) return Status::OK();
+  ErrorPtr owned(error);
+  const bool fatal = rd_kafka_error_is_fatal(error) != 0;
+  const bool retriable = !fatal && rd_kafka_error_is_retriable(error) != 0;
+  return Status(fatal ? Code::kAborted : CodeFor(rd_kafka_error_code(error)),
+                fmt::format("{}: {}{} ({})", what, fatal ? "fatal: " : "", rd_kafka_error_string(error),
+                            rd_kafka_error_name(error)),
+                retriable);
+}
+
+}  // namespace exactly::kafka::detail

@@ -1,0 +1,77 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// Private: single-owner RAII wrappers over librdkafka's C handles and the
+// conversions shared by the kafka layer. Not installed.
+//
+// Every deleter is noexcept and tolerates null. rd_kafka_t handles are
+// destroyed with RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE so a destructor never
+// blocks on a group handshake; orderly shutdown is the owners' Close().
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "exactly/kafka/config.h"
+#include "exactly/status.h"
+
+namespace exactly::kafka::detail {
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const noexcept { rd_kafka_conf_destroy(c); }
+};
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const noexcept { rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE); }
+};
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* t) const noexcept { rd_kafka_topic_destroy(t); }
+};
+struct TopicPartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const noexcept { rd_kafka_topic_partition_list_destroy(l); }
+};
+struct HeadersDeleter {
+  void operator()(rd_kafka_headers_t* h) const noexcept { rd_kafka_headers_destroy(h); }
+};
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const noexcept { rd_kafka_queue_destroy(q); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* e) const noexcept { rd_kafka_event_destroy(e); }
+};
+struct ErrorDeleter {
+  void operator()(rd_kafka_error_t* e) const noexcept { rd_kafka_error_destroy(e); }
+};
+
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
+using TopicPartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, TopicPartitionListDeleter>;
+using HeadersPtr = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
+using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
+
+// Sets one property; kInvalidArgument naming it and librdkafka's reason.
+Status SetProperty(rd_kafka_conf_t* conf, std::string_view key, std::string_view value);
+// A new configuration with every pair of `config` applied in order.
+Result<ConfPtr> BuildConf(const KafkaConfig& config);
+// Creates a client, taking ownership of `conf` on success and failure.
+Result<HandlePtr> NewHandle(rd_kafka_type_t type, ConfPtr conf);
+
+// Maps a librdkafka error code to a Status (OK for NO_ERROR), prefixed
+// with `what`. Transport, timeout and leadership errors are retryable.
+Status FromError(rd_kafka_resp_err_t err, std::string_view what);
+// As FromError, for an rd_kafka_error_t (fatal / retriable flags honoured).
+// Takes ownership of `error`.
+Status FromErrorObject(rd_kafka_error_t* error, std::string_view what);
+
+inline int TimeoutMs(std::chrono::milliseconds t) noexcept {
+  if (t.count() < 0) return 0;
+  if (t.count() > 0x7fffffff) return 0x7fffffff;
+  return static_cast<int>(t.count());
+}
+
+}  // namespace exactly::kafka::detail

@@ -1,0 +1,219 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+#include "tracked_producer.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "handles.h"
+
+namespace exactly::kafka {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+// librdkafka copies a zero-length value only by pointer; give it one that
+// outlives every message.
+constexpr char kEmpty[1] = {0};
+}  // namespace
+
+struct TrackedProducer::Impl {
+  detail::HandlePtr rk;
+
+  static void OnDeliveryReport(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m, void* opaque) noexcept {
+    auto* self = static_cast<TrackedProducer*>(opaque);
+    const auto batch = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(m->_private));
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      self->OnDelivery(batch, true, {});
+      return;
+    }
+    char reason[512];
+    std::snprintf(reason, sizeof reason, "%s[%d]: %s (%s)", m->rkt ? rd_kafka_topic_name(m->rkt) : "?",
+                  static_cast<int>(m->partition), rd_kafka_err2str(m->err), rd_kafka_err2name(m->err));
+    self->OnDelivery(batch, false, reason);
+  }
+
+  static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept {
+    if (err != RD_KAFKA_RESP_ERR__FATAL) return;  // transient: librdkafka retries by itself
+    auto* self = static_cast<TrackedProducer*>(opaque);
+    try {
+      char buf[512] = {0};
+      const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
+      std::lock_guard lock(self->mu_);
+      if (self->fatal_.ok()) {
+        self->fatal_ = Status::Aborted(fmt::format("fatal producer error: {} ({}); {}", buf, rd_kafka_err2name(orig),
+                                                   reason ? reason : ""));
+      }
+    } catch (...) {
+    }
+  }
+};
+
+TrackedProducer::~TrackedProducer() = default;
+
+Result<std::unique_ptr<TrackedProducer>> TrackedProducer::Create(const KafkaConfig& config) {
+  KafkaConfig conf_pairs = config;
+  if (auto idem = conf_pairs.Get("enable.idempotence"); idem && *idem != "true") {
+    return Status::InvalidArgument(fmt::format("enable.idempotence={} is not allowed here", *idem));
+  }
+  conf_pairs.Set("enable.idempotence", "true");
+  auto conf = detail::BuildConf(conf_pairs);
+  if (!conf.ok()) return conf.status();
+  std::unique_ptr<TrackedProducer> self(new TrackedProducer());
+  char buf[64];
+  size_t size = sizeof buf;
+  if (rd_kafka_conf_get(conf->get(), "message.max.bytes", buf, &size) == RD_KAFKA_CONF_OK) {
+    self->max_message_bytes_ = std::stoul(buf);
+  }
+  rd_kafka_conf_set_opaque(conf->get(), self.get());
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &Impl::OnDeliveryReport);
+  rd_kafka_conf_set_error_cb(conf->get(), &Impl::OnError);
+  auto rk = detail::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk.ok()) return rk.status();
+  self->impl_ = std::make_unique<Impl>();
+  self->impl_->rk = std::move(*rk);
+  return self;
+}
+
+void TrackedProducer::OnDelivery(std::uint64_t batch, bool ok, std::string_view failure) noexcept {
+  std::lock_guard lock(mu_);
+  auto it = batches_.find(batch);
+  if (it == batches_.end()) return;  // cannot happen: counted at Produce
+  Batch& b = it->second;
+  if (b.outstanding > 0) --b.outstanding;
+  if (ok) {
+    ++counters_.delivered;
+    return;
+  }
+  ++counters_.failed;
+  if (b.failed++ == 0) {
+    try {
+      b.first_failure.assign(failure);
+    } catch (...) {
+    }
+  }
+}
+
+Status TrackedProducer::Produce(const OutgoingRecord& record, std::chrono::milliseconds timeout) {
+  if (!impl_ || !impl_->rk) return Status::FailedPrecondition("producer is closed");
+  std::uint64_t batch = 0;
+  {
+    std::lock_guard lock(mu_);
+    EXACTLY_RETURN_IF_ERROR(fatal_);
+    batch = current_;
+    // Counted before the call: a delivery report must never find its
+    // batch without it (and a failed call takes it back below).
+    ++batches_[batch].outstanding;
+    ++counters_.produced;
+  }
+  const std::string topic(record.topic);
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    detail::HeadersPtr hdrs(rd_kafka_headers_new(record.headers.size()));
+    for (const HeaderView& h : record.headers) {
+      rd_kafka_header_add(hdrs.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
+                          h.value ? (h.value->empty() ? kEmpty : h.value->data()) : nullptr,
+                          h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+    }
+    const void* key = record.key ? (record.key->empty() ? kEmpty : record.key->data()) : nullptr;
+    void* value = const_cast<char*>(record.value ? (record.value->empty() ? kEmpty : record.value->data()) : nullptr);
+    const std::int32_t partition = record.partition ? record.partition->value() : RD_KAFKA_PARTITION_UA;
+    const std::size_t key_len = record.key ? record.key->size() : 0;
+    const std::size_t value_len = record.value ? record.value->size() : 0;
+    void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(batch));
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        impl_->rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
+        RD_KAFKA_V_HEADERS(hdrs.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      (void)hdrs.release();  // now owned by the queued message
+      return Status::OK();
+    }
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() > 0) {
+        rd_kafka_poll(impl_->rk.get(), std::min(detail::TimeoutMs(left), 100));
+        continue;  // still counted
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      --batches_[batch].outstanding;
+      --counters_.produced;
+    }
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      std::lock_guard lock(mu_);
+      EXACTLY_RETURN_IF_ERROR(fatal_);
+    }
+    return detail::FromError(err, fmt::format("produce to {}", topic));
+  }
+}
+
+std::uint64_t TrackedProducer::Mark() {
+  std::lock_guard lock(mu_);
+  return current_++;
+}
+
+Status TrackedProducer::FirstFailure(std::uint64_t up_to) {
+  std::uint64_t failed = 0;
+  const std::string* first = nullptr;
+  for (const auto& [id, b] : batches_) {
+    if (id > up_to) break;
+    if (id < floor_ || b.failed == 0) continue;
+    if (first == nullptr) first = &b.first_failure;
+    failed += b.failed;
+  }
+  if (failed == 0) return Status::OK();
+  return Status::IoError(fmt::format("{} output message(s) failed delivery; first: {}", failed, *first));
+}
+
+Result<bool> TrackedProducer::Durable(std::uint64_t mark) {
+  if (!impl_ || !impl_->rk) return Status::FailedPrecondition("producer is closed");
+  rd_kafka_poll(impl_->rk.get(), 0);  // serve the reports that arrived
+  std::lock_guard lock(mu_);
+  EXACTLY_RETURN_IF_ERROR(fatal_);
+  EXACTLY_RETURN_IF_ERROR(FirstFailure(mark));
+  for (const auto& [id, b] : batches_) {
+    if (id > mark) break;
+    if (b.outstanding > 0) return false;
+  }
+  batches_.erase(batches_.begin(), batches_.upper_bound(mark));
+  return true;
+}
+
+Status TrackedProducer::Flush(std::chrono::milliseconds timeout) {
+  if (!impl_ || !impl_->rk) return Status::FailedPrecondition("producer is closed");
+  const rd_kafka_resp_err_t err = rd_kafka_flush(impl_->rk.get(), detail::TimeoutMs(timeout));
+  rd_kafka_poll(impl_->rk.get(), 0);
+  std::lock_guard lock(mu_);
+  EXACTLY_RETURN_IF_ERROR(fatal_);
+  EXACTLY_RETURN_IF_ERROR(FirstFailure(UINT64_MAX));
+  std::uint64_t outstanding = 0;
+  for (const auto& [id, b] : batches_) outstanding += b.outstanding;
+  if (outstanding > 0 || err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+    return Status::TimedOut(
+        fmt::format("flush: {} message(s) still unacknowledged after {} ms", outstanding, timeout.count()));
+  }
+  batches_.clear();
+  return detail::FromError(err, "flush");
+}
+
+void TrackedProducer::ForgetFailures() {
+  std::lock_guard lock(mu_);
+  floor_ = ++current_;
+}
+
+Status TrackedProducer::Close(std::chrono::milliseconds timeout) {
+  if (!impl_ || !impl_->rk) return Status::OK();
+  Status st = Flush(timeout);
+  impl_->rk.reset();
+  return st;
+}
+
+DeliveryCounters TrackedProducer::counters() const {
+  std::lock_guard lock(mu_);
+  return counters_;
+}
+
+}  // namespace exactly::kafka

@@ -1,0 +1,10 @@
+# Log formats: recorded logs as kcat-style JSON lines (reader, writer).
+file(GLOB EXACTLY_LOG_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/*.cc)
+add_library(exactly_log STATIC ${EXACTLY_LOG_SOURCES})
+add_library(exactly::log ALIAS exactly_log)
+target_include_directories(exactly_log PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+target_link_libraries(exactly_log PUBLIC exactly_core PRIVATE simdjson::simdjson fmt::fmt)
+set_target_properties(exactly_log PROPERTIES EXPORT_NAME log OUTPUT_NAME exactly_log)
+exactly_warnings(exactly_log)
+set_property(GLOBAL APPEND PROPERTY EXACTLY_COMPONENTS exactly_log)
+install(TARGETS exactly_log EXPORT exactlyTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -1,0 +1,246 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// CheckpointStore: durable, atomic checkpoints of the engine's per-partition
+// state (DESIGN.md §4), kept in a RocksDB database in one state directory.
+// It knows RocksDB, not Kafka; no RocksDB type appears in this header.
+//
+// What a checkpoint holds, for each partition it covers:
+// - the next offset to consume;
+// - the watermarks (producer states) that changed since the previous
+//   checkpoint, and the producers the engine forgot (TTL purge);
+// - the chunks of in-progress messages received since the previous
+//   checkpoint (each chunk is written once; a message's chunks are deleted
+//   when the engine reports it delivered, corrupt or abandoned);
+// plus whatever applications staged through AppTransaction (app_state.h).
+//
+// Contract
+// - One Commit() = one RocksDB WriteBatch, synced when StoreOptions::sync
+//   (the default). After a crash at any instant, every partition loads
+//   from exactly one checkpoint: the last one whose Commit returned OK, or
+//   the one in flight when the process died. Never a mix.
+// - Load(tp) gives back exactly the offset and PartitionState that the
+//   last committed checkpoint covering tp recorded; feed the state to
+//   Engine::Restore and seek the consumer to next_offset.
+// - Incremental: AddPartition(tp, ..., engine) calls engine.CollectChanges,
+//   which marks the partition clean. So if Commit fails, the engine no
+//   longer knows what it did not persist: the caller MUST reload (Load +
+//   Engine::Restore + seek) every partition the checkpoint covered, and
+//   rebuild any application state derived from the failed checkpoint.
+//   A checkpoint that was built but never committed has the same effect.
+// - A Commit that fails in the write itself (I/O error, disk full) puts
+//   the store in a failed state: later Commits return kFailedPrecondition.
+//   Destroy the store, Open() it again, and reload from it. After
+//   reopening, the failed checkpoint is absent (or, if the OS reported a
+//   failed sync for data that did reach the disk, present as a whole).
+// - Checkpoints covering the same partition must be committed in the
+//   order they were built (one at a time is the normal use).
+// - Watermarks are stored as one delta value per partition and checkpoint,
+//   folded into producer-range segments in the background (or inline, see
+//   StoreOptions). Folding never changes what Load returns. If commits
+//   outrun the fold, Commit applies backpressure (one fold step per commit)
+//   so that restore time and disk use stay bounded.
+// - Errors: kBusy (retryable) when another process has the directory
+//   open; kNotSupported for a directory written in a newer on-disk format;
+//   kCorruption naming the damaged item (see README "Recovering a corrupt
+//   state directory"); kIoError for failed reads and writes; kNotFound when
+//   the directory does not exist and create_if_missing is false.
+//
+// Thread safety: every CheckpointStore method may be called concurrently
+// from several threads; Commits are serialized. A Checkpoint (like an
+// AppTransaction) is used by one thread at a time. The store must outlive
+// every Checkpoint and AppTransaction created from it. Every call is
+// bounded: none waits on another process (a held lock fails at once with
+// kBusy); Commit and the destructor wait for at most one fold step.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exactly/app_state.h"
+#include "exactly/engine.h"
+#include "exactly/function_ref.h"
+#include "exactly/partition_state.h"
+#include "exactly/status.h"
+#include "exactly/types.h"
+
+namespace exactly {
+
+class StoreFaultInjector;  // store_fault_injection.h (tests)
+class CheckpointStore;
+
+// The store's on-disk format version. A directory with a larger version is
+// refused with kNotSupported; a smaller one is upgraded when opened for
+// writing (none exists yet).
+inline constexpr std::uint32_t kStoreFormatVersion = 1;
+
+struct StoreOptions {
+  bool create_if_missing = true;
+  // Inspection only: no lock is taken, no write is made, Commit fails.
+  // Sees the directory as of Open (a concurrent writer is not followed).
+  bool read_only = false;
+  // fsync the write-ahead log at every Commit. Turning it off keeps
+  // checkpoints atomic but lets a machine crash (not a process crash) lose
+  // the latest ones.
+  bool sync = true;
+
+  // AddPartition(tp, offset, engine) first calls engine.PurgeExpired(tp,
+  // purge_budget), so producer-TTL purges reach the store a bounded amount
+  // at a time. 0 disables.
+  std::size_t purge_budget = 1024;
+
+  // --- watermark folding (tuning; defaults suit 1 to 10^6 producers) ---
+  // Fold in a store-owned background thread. When false, Commit runs one
+  // bounded fold step itself after the checkpoint is durable, and Fold()
+  // may be called by the owner at any time.
+  bool background_fold = true;
+  // A partition's deltas are folded into its segments once they exceed
+  // max(fold_min_bytes, fold_ratio * segment bytes), or there are more
+  // than fold_max_deltas of them.
+  std::size_t fold_min_bytes = 256 << 10;
+  double fold_ratio = 0.5;
+  std::size_t fold_max_deltas = 1024;
+  // Segment bytes rewritten per fold step (a bound on each step's work).
+  std::size_t fold_step_bytes = 512 << 10;
+  // Backpressure: when a partition's unfolded deltas exceed this many times
+  // the fold threshold (commits outrunning the background fold), each
+  // Commit covering it also waits for one fold step. Keeps restore time and
+  // disk use bounded. 0 disables.
+  std::size_t fold_backlog_factor = 3;
+  // A folded segment larger than this is split.
+  std::size_t max_segment_bytes = 64 << 10;
+
+  // Tests: inject write/sync failures below RocksDB. Null in production.
+  std::shared_ptr<StoreFaultInjector> fault_injector;
+};
+
+// The metadata every state directory carries.
+struct StoreInfo {
+  std::uint32_t format_version = 0;
+  std::string store_id;            // random, fixed at creation (32 hex digits)
+  std::string created_by;          // library version that created the directory
+  std::string written_by;          // library version that last opened it for writing
+  std::uint64_t last_checkpoint = 0;  // sequence number of the last Commit (0: none)
+};
+
+// How a partition's watermarks are laid out on disk (inspection, tests).
+struct WatermarkLayout {
+  std::size_t segments = 0;       // folded producer-range segments
+  std::size_t segment_bytes = 0;
+  std::size_t deltas = 0;         // per-checkpoint deltas not folded yet
+  std::size_t delta_bytes = 0;
+};
+
+struct LoadedPartition {
+  Offset next_offset;           // where the consumer resumes
+  std::uint64_t checkpoint = 0; // sequence number of the checkpoint that recorded it
+  PartitionState state;         // feed to Engine::Restore
+};
+
+// One checkpoint under construction. Obtain from BeginCheckpoint(), fill,
+// then pass to CheckpointStore::Commit(). Nothing is visible until Commit.
+// Movable, not copyable.
+class Checkpoint {
+ public:
+  Checkpoint(Checkpoint&&) noexcept;
+  Checkpoint& operator=(Checkpoint&&) noexcept;
+  ~Checkpoint();
+
+  // Covers `tp`: records next_offset, everything engine.CollectChanges
+  // reports for it (after a budgeted engine.PurgeExpired, see
+  // StoreOptions::purge_budget) and the partition's clock
+  // (engine.MaxTimestamp). A partition may be added once per checkpoint
+  // (kFailedPrecondition otherwise).
+  Status AddPartition(const TopicPartition& tp, Offset next_offset, Engine& engine);
+
+  // The same, from any source of changes: `collect` must report to the
+  // visitor exactly the changes since the state last loaded or committed
+  // for tp (what Engine::CollectChanges does). The partition's largest
+  // record timestamp is carried forward as the maximum of the stored one,
+  // the changes' timestamps and `max_timestamp` if given.
+  Status AddPartitionChanges(const TopicPartition& tp, Offset next_offset,
+                             FunctionRef<void(ChangeVisitor&)> collect,
+                             std::optional<TimestampMs> max_timestamp = std::nullopt);
+
+  // Covers `tp` with a full state, replacing everything stored for it
+  // (for tools, migrations and tests; costs a full rewrite).
+  Status ReplacePartition(const TopicPartition& tp, Offset next_offset, const PartitionState& state);
+
+  // Removes everything stored for `tp` (e.g. a deleted topic).
+  Status RemovePartition(const TopicPartition& tp);
+
+  // Moves an application's staged writes into this checkpoint; `txn` is
+  // consumed. Do not process further records between Stage and Commit.
+  Status Stage(AppTransaction&& txn);
+
+  // Partitions covered so far, in the order added.
+  const std::vector<TopicPartition>& partitions() const noexcept;
+  // Approximate bytes of the write so far.
+  std::size_t ApproximateBytes() const noexcept;
+
+ private:
+  friend class CheckpointStore;
+  struct Impl;
+  explicit Checkpoint(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class CheckpointStore {
+ public:
+  // Opens (or creates) the state directory `dir`.
+  static Result<std::unique_ptr<CheckpointStore>> Open(const std::string& dir, const StoreOptions& options = {});
+
+  ~CheckpointStore();
+  CheckpointStore(const CheckpointStore&) = delete;
+  CheckpointStore& operator=(const CheckpointStore&) = delete;
+
+  const std::string& dir() const noexcept;
+  StoreInfo Info() const;
+
+  // --- reading ----------------------------------------------------------
+  // Partitions that have a checkpointed offset, in (topic, partition) order.
+  Result<std::vector<TopicPartition>> ListPartitions() const;
+  // The checkpointed state of `tp`, or nullopt if no checkpoint covered it.
+  Result<std::optional<LoadedPartition>> Load(const TopicPartition& tp) const;
+  // Only the next offset (cheap: one point read).
+  Result<std::optional<Offset>> LoadOffset(const TopicPartition& tp) const;
+  // Counts the partition's watermark segments and pending deltas.
+  Result<WatermarkLayout> DescribeWatermarks(const TopicPartition& tp) const;
+  // Reads and decodes every stored item; kCorruption names the first bad
+  // one. Takes time proportional to the store's size (tools, not hot path).
+  Status Verify() const;
+
+  // --- writing ----------------------------------------------------------
+  Checkpoint BeginCheckpoint();
+  // Writes the checkpoint as one synced WriteBatch. See the contract above
+  // for what a failure means to the caller.
+  Status Commit(Checkpoint&& checkpoint);
+  // Folds the pending watermark deltas of every partition (whatever the
+  // thresholds) until none is left or about `max_bytes` of segments were
+  // processed. For tools and tests; the store folds by itself otherwise.
+  // Safe alongside Commit and the background fold.
+  Status Fold(std::size_t max_bytes = SIZE_MAX);
+
+  // --- application state (app_state.h) ----------------------------------
+  // A transaction over application `app`'s keys (app: 1-255 bytes).
+  Result<AppTransaction> BeginApp(std::string_view app) const;
+  // Committed value of `key` in `app` (staged writes are not seen here).
+  Result<std::optional<std::string>> GetApp(std::string_view app, std::string_view key) const;
+  // Visits committed keys of `app` starting with `prefix`, in key order,
+  // until `fn` returns false.
+  Status ScanApp(std::string_view app, std::string_view prefix,
+                 FunctionRef<bool(std::string_view key, std::string_view value)> fn) const;
+
+ private:
+  friend class Checkpoint;
+  friend class AppTransaction;
+  struct Impl;
+  explicit CheckpointStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace exactly

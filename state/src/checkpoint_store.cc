@@ -1,0 +1,413 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// CheckpointStore: opening a state directory, its metadata, and commits.
+// Reads are in load.cc, folding in fold.cc, checkpoint building in
+// checkpoint.cc, application state in app_state.cc.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+#include <random>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <rocksdb/file_system.h>
+#include <rocksdb/options.h>
+
+#include "fault_fs.h"
+#include "keys.h"
+#include "store_impl.h"
+
+#ifndef EXACTLY_VERSION
+#define EXACTLY_VERSION "unknown"
+#endif
+
+namespace exactly {
+
+using namespace state;  // NOLINT: this file implements the state layer
+
+namespace state {
+
+Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return Status::OK();
+  std::string msg = fmt::format("{}: {}", context, s.ToString());
+  if (s.IsCorruption()) return Status::Corruption(std::move(msg));
+  if (s.IsNotFound()) return Status::NotFound(std::move(msg));
+  if (s.IsNotSupported()) return Status::NotSupported(std::move(msg));
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(std::move(msg));
+  if (s.IsBusy() || s.IsTryAgain()) return Status::Busy(std::move(msg));
+  if (s.IsTimedOut()) return Status::TimedOut(std::move(msg));
+  if (s.IsAborted() || s.IsShutdownInProgress()) return Status::Aborted(std::move(msg));
+  return Status::IoError(std::move(msg));  // IOError, NoSpace and the rest
+}
+
+}  // namespace state
+
+namespace {
+
+constexpr std::string_view kVersion = EXACTLY_VERSION;
+constexpr std::string_view kRecoverHint =
+    "see 'Recovering a corrupt state directory' in the README: restore the directory from a backup, "
+    "or move it aside and rebuild the state by replaying the input";
+
+std::string RandomId() {
+  std::random_device rd;
+  std::uint64_t hi = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  std::uint64_t lo = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  return fmt::format("{:016x}{:016x}", hi, lo);
+}
+
+bool ParseUint(std::string_view s, std::uint64_t* v) {
+  if (s.empty()) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+rocksdb::Options RocksOptions() {
+  rocksdb::Options o;
+  o.create_if_missing = true;  // whether we may create was decided before
+  o.paranoid_checks = true;
+  // After a crash the database is the state after some prefix of the
+  // acknowledged writes: a checkpoint is either wholly there or absent.
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  o.max_background_jobs = 2;
+  // Room to keep accepting checkpoints while a memtable flushes (fold
+  // results fill memtables in bursts).
+  o.max_write_buffer_number = 4;
+  // Flushes and compactions sync as they go instead of one large fsync at
+  // the end, which would stall the checkpoints' WAL syncs behind it.
+  o.bytes_per_sync = 1 << 20;
+  o.keep_log_file_num = 4;
+  o.level_compaction_dynamic_level_bytes = true;
+  return o;
+}
+
+}  // namespace
+
+// --- lifetime ----------------------------------------------------------------
+
+CheckpointStore::CheckpointStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->owner = this; }
+
+CheckpointStore::~CheckpointStore() = default;
+
+CheckpointStore::Impl::~Impl() {
+  {
+    std::lock_guard lk(book_mu);
+    stop.store(true);
+  }
+  fold_cv.notify_all();
+  if (fold_thread.joinable()) fold_thread.join();
+  if (db) {
+    // Close flushes fold results that were written without the WAL;
+    // errors here leave the last checkpoints intact in the WAL.
+    (void)db->Close();
+    db.reset();
+  }
+}
+
+Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string& dir, const StoreOptions& options) {
+  namespace fs = std::filesystem;
+  if (dir.empty()) return Status::InvalidArgument("state directory: empty path");
+  if (options.fold_ratio < 0 || options.max_segment_bytes < 256 || options.fold_step_bytes == 0) {
+    return Status::InvalidArgument("state directory options: fold_ratio >= 0, max_segment_bytes >= 256, fold_step_bytes > 0");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->options = options;
+
+  std::error_code ec;
+  const bool have_db = fs::exists(fs::path(dir) / "CURRENT", ec);
+  if (!have_db) {
+    if (options.read_only || !options.create_if_missing) {
+      return Status::NotFound(fmt::format("no state directory at {}", dir));
+    }
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IoError(fmt::format("cannot create state directory {}: {}", dir, ec.message()));
+  }
+  if (!options.read_only) {
+    auto lock = LockFile::Acquire((fs::path(dir) / "exactly.lock").string());
+    if (!lock.ok()) return lock.status().WithContext(dir);
+    impl->lock = std::move(lock).value();
+  }
+
+  rocksdb::Options ro = RocksOptions();
+  if (options.fault_injector) {
+    impl->env = rocksdb::NewCompositeEnv(
+        NewFaultInjectingFileSystem(rocksdb::FileSystem::Default(), options.fault_injector));
+    ro.env = impl->env.get();
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(ro, dir, &raw)
+                                        : rocksdb::DB::Open(ro, dir, &raw);
+  if (!s.ok()) {
+    if (s.IsCorruption()) {
+      return Status::Corruption(fmt::format("state directory {} is damaged ({}); {}", dir, s.ToString(), kRecoverHint));
+    }
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return Status::Busy(fmt::format("state directory {} is locked by another process ({})", dir, s.ToString()));
+    }
+    return FromRocks(s, fmt::format("cannot open state directory {}", dir));
+  }
+  impl->db.reset(raw);
+  EXACTLY_RETURN_IF_ERROR(impl->InitMeta());
+  if (!options.read_only && options.background_fold) {
+    impl->fold_thread = std::thread([p = impl.get()] { p->FoldLoop(); });
+  }
+  return std::unique_ptr<CheckpointStore>(new CheckpointStore(std::move(impl)));
+}
+
+Status CheckpointStore::Impl::InitMeta() {
+  const rocksdb::ReadOptions ro;
+  auto get = [&](std::string_view name, std::string* v) -> Result<bool> {
+    rocksdb::Status s = db->Get(ro, MetaKey(name), v);
+    if (s.IsNotFound()) return false;
+    if (!s.ok()) return FromRocks(s, fmt::format("state directory {}: reading metadata '{}'", dir, name));
+    return true;
+  };
+
+  std::string version;
+  auto have = get(kMetaFormatVersion, &version);
+  if (!have.ok()) return have.status();
+  if (!*have) {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro));
+    it->SeekToFirst();
+    if (it->Valid()) {
+      return Status::Corruption(fmt::format(
+          "state directory {} holds data but no format version: it is not an exactly state directory, or its "
+          "metadata was lost; {}",
+          dir, kRecoverHint));
+    }
+    EXACTLY_RETURN_IF_ERROR(FromRocks(it->status(), dir));
+    if (options.read_only) return Status::NotFound(fmt::format("state directory {} was never initialized", dir));
+    info.format_version = kStoreFormatVersion;
+    info.store_id = RandomId();
+    info.created_by = std::string(kVersion);
+    info.written_by = std::string(kVersion);
+    info.last_checkpoint = 0;
+    rocksdb::WriteBatch b;
+    (void)b.Put(MetaKey(kMetaFormatVersion), std::to_string(info.format_version));
+    (void)b.Put(MetaKey(kMetaStoreId), info.store_id);
+    (void)b.Put(MetaKey(kMetaCreatedBy), info.created_by);
+    (void)b.Put(MetaKey(kMetaWrittenBy), info.written_by);
+    (void)b.Put(MetaKey(kMetaCheckpoint), "0");
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return FromRocks(db->Write(wo, &b), fmt::format("state directory {}: writing metadata", dir));
+  }
+
+  std::uint64_t fv = 0;
+  if (!ParseUint(version, &fv)) {
+    return Status::Corruption(
+        fmt::format("state directory {}: metadata 'format_version' is not a number ('{}'); {}", dir,
+                    Printable(version), kRecoverHint));
+  }
+  std::string written_by;
+  (void)get(kMetaWrittenBy, &written_by);
+  if (fv > kStoreFormatVersion) {
+    return Status::NotSupported(fmt::format(
+        "state directory {} has format version {} (written by exactly {}); this build ({}) reads versions up to {}. "
+        "Use a newer exactly",
+        dir, fv, written_by.empty() ? "?" : Printable(written_by), kVersion, kStoreFormatVersion));
+  }
+  if (fv == 0) return Status::Corruption(fmt::format("state directory {}: format version 0; {}", dir, kRecoverHint));
+  info.format_version = static_cast<std::uint32_t>(fv);
+  info.written_by = written_by;
+  for (auto [name, field] : {std::pair{kMetaStoreId, &info.store_id}, std::pair{kMetaCreatedBy, &info.created_by}}) {
+    auto r = get(name, field);
+    if (!r.ok()) return r.status();
+    if (!*r) {
+      return Status::Corruption(fmt::format("state directory {}: metadata '{}' is missing; {}", dir, name, kRecoverHint));
+    }
+  }
+  std::string ck;
+  auto r = get(kMetaCheckpoint, &ck);
+  if (!r.ok()) return r.status();
+  if (!*r || !ParseUint(ck, &info.last_checkpoint)) {
+    return Status::Corruption(
+        fmt::format("state directory {}: metadata 'checkpoint' is missing or bad; {}", dir, kRecoverHint));
+  }
+  if (!options.read_only && info.written_by != kVersion) {
+    info.written_by = std::string(kVersion);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    EXACTLY_RETURN_IF_ERROR(FromRocks(db->Put(wo, MetaKey(kMetaWrittenBy), info.written_by),
+                                      fmt::format("state directory {}: writing metadata", dir)));
+  }
+  return Status::OK();
+}
+
+const std::string& CheckpointStore::dir() const noexcept { return impl_->dir; }
+
+StoreInfo CheckpointStore::Info() const {
+  std::lock_guard lk(impl_->write_mu);
+  return impl_->info;
+}
+
+// --- commit ------------------------------------------------------------------
+
+Checkpoint CheckpointStore::BeginCheckpoint() {
+  auto cp = std::make_unique<Checkpoint::Impl>();
+  cp->store = impl_.get();
+  return Checkpoint(std::move(cp));
+}
+
+Status CheckpointStore::Commit(Checkpoint&& checkpoint) {
+  std::unique_ptr<Checkpoint::Impl> cp = std::move(checkpoint.impl_);
+  if (!cp) return Status::FailedPrecondition("Commit: checkpoint was already committed or moved from");
+  if (cp->store != impl_.get()) return Status::InvalidArgument("Commit: checkpoint belongs to another store");
+  if (impl_->options.read_only) return Status::FailedPrecondition("Commit: store opened read-only");
+  Status st = impl_->Commit(*cp);
+  if (!st.ok()) return st;
+  bool backlogged = false;
+  {
+    std::lock_guard lk(impl_->book_mu);
+    for (const TopicPartition& tp : cp->tps) {
+      auto it = impl_->books.find(tp);
+      if (it != impl_->books.end() && impl_->FoldBacklogged(it->second)) backlogged = true;
+    }
+  }
+  if (impl_->options.background_fold) impl_->WakeFolder();
+  if (!impl_->options.background_fold || backlogged) {
+    // One bounded fold step after the checkpoint is durable: the inline
+    // mode's folding, or backpressure. Its failure does not undo the commit.
+    (void)impl_->FoldStep(impl_->options.fold_step_bytes);
+  }
+  return st;
+}
+
+Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
+  using Mode = Checkpoint::Impl::Mode;
+  std::lock_guard wl(write_mu);
+  if (!failed.ok()) {
+    return Status::FailedPrecondition(
+        fmt::format("state directory {}: an earlier checkpoint failed ({}); reopen the store and reload the "
+                    "partitions from it",
+                    dir, failed.ToString()));
+  }
+  const std::uint64_t seq = info.last_checkpoint + 1;
+  rocksdb::WriteBatch& b = cp.batch;
+  std::vector<std::pair<std::size_t, std::size_t>> delta_sizes;  // part index, bytes
+  for (std::size_t i = 0; i < cp.parts.size(); ++i) {
+    auto& part = cp.parts[i];
+    const std::string wprefix = PartitionPrefix(kWatermarkKind, part.tp);
+    const std::string cprefix = PartitionPrefix(kChunkKind, part.tp);
+    switch (part.mode) {
+      case Mode::kChanges:
+        if (part.delta_ops > 0) {
+          (void)b.Put(DeltaKey(part.tp, seq), part.delta);
+          delta_sizes.emplace_back(i, part.delta.size());
+        }
+        break;
+      case Mode::kReplace: {
+        (void)b.DeleteRange(wprefix, PrefixEnd(wprefix));
+        (void)b.DeleteRange(cprefix, PrefixEnd(cprefix));
+        const auto& producers = part.replacement.producers;
+        // Pieces of about half the split size, so the first folds into a
+        // piece do not split it again at once.
+        const std::size_t target = std::max<std::size_t>(options.max_segment_bytes / 2, 1);
+        std::size_t begin = 0;
+        do {
+          std::size_t end = begin;
+          std::size_t bytes = 0;
+          while (end < producers.size() && (bytes < target || end == begin)) {
+            bytes += producers[end].producer.size() + 24;
+            ++end;
+          }
+          std::string lower = begin == 0 ? std::string() : producers[begin].producer;
+          (void)b.Put(SegmentKey(part.tp, lower),
+                      EncodeSegment(seq, std::span(producers).subspan(begin, end - begin)));
+          begin = end;
+        } while (begin < producers.size());
+        for (const InProgressState& m : part.replacement.in_progress) {
+          (void)b.Put(ChunkHeaderKey(part.tp, m.header.producer, m.header.stamp), EncodeInProgressHeader(m.header));
+          for (const ChunkState& c : m.chunks) {
+            (void)b.Put(ChunkKey(part.tp, m.header.producer, m.header.stamp, c.index), EncodeChunk(c));
+          }
+        }
+        break;
+      }
+      case Mode::kRemove:
+        (void)b.Delete(OffsetKey(part.tp));
+        (void)b.DeleteRange(wprefix, PrefixEnd(wprefix));
+        (void)b.DeleteRange(cprefix, PrefixEnd(cprefix));
+        break;
+    }
+    if (part.mode != Mode::kRemove) {
+      (void)b.Put(OffsetKey(part.tp), EncodeOffsetRecord(OffsetRecord{part.next_offset, seq, part.max_timestamp}));
+    }
+  }
+  (void)b.Put(MetaKey(kMetaCheckpoint), std::to_string(seq));
+
+  {
+    // A Replace/Remove must invalidate fold passes begun before it, before
+    // any fold step can write again (fold steps check under write_mu).
+    std::lock_guard bl(book_mu);
+    for (const auto& part : cp.parts) {
+      if (part.mode != Mode::kChanges) ++books[part.tp].generation;
+    }
+  }
+
+  rocksdb::WriteOptions wo;
+  wo.sync = options.sync;
+  rocksdb::Status s = db->Write(wo, &b);
+  if (!s.ok()) {
+    failed = FromRocks(s, fmt::format("state directory {}: writing checkpoint {}", dir, seq));
+    return failed;
+  }
+  info.last_checkpoint = seq;
+
+  std::lock_guard bl(book_mu);
+  for (auto [i, bytes] : delta_sizes) {
+    PartitionBook& book = books[cp.parts[i].tp];
+    book.delta_bytes += bytes;
+    book.delta_count += 1;
+  }
+  for (const auto& part : cp.parts) {
+    PartitionBook& book = books[part.tp];
+    switch (part.mode) {
+      case Mode::kChanges:
+        book.max_timestamp = part.max_timestamp;
+        break;
+      case Mode::kReplace:
+        book.max_timestamp = part.max_timestamp;
+        book.stats_known = true;
+        book.delta_bytes = book.delta_count = 0;
+        book.segment_bytes = part.replacement.producers.size() * 24;
+        break;
+      case Mode::kRemove:
+        book = PartitionBook{false, 0, 0, 0, book.generation, std::nullopt};
+        break;
+    }
+  }
+  return Status::OK();
+}
+
+Status CheckpointStore::Fold(std::size_t max_bytes) {
+  if (impl_->options.read_only) return Status::FailedPrecondition("Fold: store opened read-only");
+  // An explicit fold covers every partition, including those this process
+  // has not touched, so learn what is stored first.
+  auto parts = ListPartitions();
+  if (!parts.ok()) return parts.status();
+  for (const TopicPartition& tp : *parts) {
+    auto layout = DescribeWatermarks(tp);
+    if (!layout.ok()) return layout.status();
+    std::lock_guard lk(impl_->book_mu);
+    PartitionBook& book = impl_->books[tp];
+    book.stats_known = true;
+    book.segment_bytes = layout->segment_bytes;
+    book.delta_bytes = layout->delta_bytes;
+    book.delta_count = layout->deltas;
+  }
+  std::size_t done = 0;
+  while (done < max_bytes) {
+    const std::size_t step = std::min(impl_->options.fold_step_bytes, max_bytes - done);
+    auto r = impl_->FoldStep(step, /*all=*/true);
+    if (!r.ok()) return r.status();
+    if (!*r) break;
+    done += step;
+  }
+  return Status::OK();
+}
+
+}  // namespace exactly

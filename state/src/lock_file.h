@@ -1,0 +1,35 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// LockFile: an exclusive, non-blocking advisory lock (flock) on a file in
+// the state directory, held for the store's lifetime, so that a second
+// process (or a second store in this process) opening the same directory
+// is refused with kBusy at once instead of waiting. The kernel drops the
+// lock when the holder dies, even by SIGKILL.
+//
+// Thread safety: one owner.
+#pragma once
+
+#include <string>
+
+#include "exactly/status.h"
+
+namespace exactly::state {
+
+class LockFile {
+ public:
+  LockFile() = default;
+  LockFile(LockFile&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  LockFile& operator=(LockFile&& o) noexcept;
+  LockFile(const LockFile&) = delete;
+  LockFile& operator=(const LockFile&) = delete;
+  ~LockFile();
+
+  // Locks `path`, creating it. kBusy names the holder's pid when known.
+  static Result<LockFile> Acquire(const std::string& path);
+
+ private:
+  explicit LockFile(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
+}  // namespace exactly::state

@@ -1,0 +1,142 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// Private definitions shared by the store's translation units: the pimpls
+// of CheckpointStore and Checkpoint, the per-partition bookkeeping that
+// drives folding, and the fold pass.
+//
+// Locking (acquire in this order; never the other way round):
+//   fold_mu   one folder at a time (background thread or Fold()); owns `pass`
+//   write_mu  serializes every database write; guards failed, last_checkpoint
+//   book_mu   guards books, fold_hint
+// Fold steps compute outside write_mu and take it only to check that no
+// Replace/RemovePartition happened since the pass began (generation) and
+// to write.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/write_batch.h>
+
+#include "codec.h"
+#include "exactly/checkpoint_store.h"
+#include "lock_file.h"
+
+namespace exactly {
+
+namespace state {
+
+// What the store knows of one partition's stored watermarks, to decide
+// when to fold. Heuristic except `generation` and `max_timestamp`.
+struct PartitionBook {
+  bool stats_known = false;
+  std::uint64_t segment_bytes = 0;
+  std::uint64_t delta_bytes = 0;
+  std::uint64_t delta_count = 0;
+  // Bumped by every committed Replace/RemovePartition: a fold pass begun
+  // before must not write.
+  std::uint64_t generation = 0;
+  // The committed max timestamp, once read or written.
+  std::optional<TimestampMs> max_timestamp;
+};
+
+// One pass folds all deltas up to `through` into the partition's
+// segments, segment by segment in producer order, then deletes them.
+struct FoldPass {
+  TopicPartition tp;
+  std::uint64_t generation = 0;
+  std::uint64_t through = 0;
+  std::uint64_t delta_bytes = 0;
+  std::uint64_t delta_count = 0;
+  std::vector<std::string> delta_values;  // owns the bytes `overlay` views
+  std::vector<DeltaOp> overlay;           // sorted, one op per producer
+  std::size_t overlay_pos = 0;
+  std::string next_lower;                 // lower bound of the next segment
+  bool at_first = true;                   // next segment is the first one
+  std::uint64_t segment_bytes = 0;        // bytes of segments seen so far
+};
+
+Status FromRocks(const rocksdb::Status& s, std::string_view context);
+
+}  // namespace state
+
+struct CheckpointStore::Impl {
+  CheckpointStore* owner = nullptr;
+  std::string dir;
+  StoreOptions options;
+  state::LockFile lock;
+  std::unique_ptr<rocksdb::Env> env;  // only with a fault injector; outlives db
+  std::unique_ptr<rocksdb::DB> db;
+  StoreInfo info;  // fixed after Open except last_checkpoint (under write_mu)
+
+  std::mutex fold_mu;
+  std::optional<state::FoldPass> pass;
+
+  mutable std::mutex write_mu;
+  Status failed;
+
+  // Mutable: const reads (Load) refresh the fold bookkeeping.
+  mutable std::mutex book_mu;
+  mutable std::map<TopicPartition, state::PartitionBook> books;
+  bool fold_hint = false;
+  std::condition_variable fold_cv;
+  std::atomic<bool> stop{false};
+  std::thread fold_thread;
+
+  ~Impl();
+
+  Status InitMeta();
+  Result<std::optional<LoadedPartition>> Load(const TopicPartition& tp) const;
+  Result<std::optional<state::OffsetRecord>> ReadOffset(const TopicPartition& tp) const;
+  Result<TimestampMs> StoredMaxTimestamp(const TopicPartition& tp);
+  Status Commit(Checkpoint::Impl& cp);
+
+  // Folding (fold.cc). FoldStep does up to `budget` bytes of work and
+  // returns whether there may be more to do.
+  // `all`: fold every partition with deltas, ignoring the thresholds.
+  Result<bool> FoldStep(std::size_t budget, bool all = false);
+  bool NeedsFold(const state::PartitionBook& b) const;
+  // Whether the partition's backlog calls for backpressure on commits.
+  bool FoldBacklogged(const state::PartitionBook& b) const;
+  // The unfolded delta bytes that trigger a fold.
+  double FoldThreshold(const state::PartitionBook& b) const;
+  void FoldLoop();
+  void WakeFolder();
+
+ private:
+  Status StartPass(const TopicPartition& tp);
+  Result<bool> FoldNextSegment(std::size_t* work);
+};
+
+struct Checkpoint::Impl {
+  enum class Mode { kChanges, kReplace, kRemove };
+  struct Part {
+    TopicPartition tp;
+    Mode mode = Mode::kChanges;
+    Offset next_offset;
+    TimestampMs max_timestamp;
+    std::string delta;            // kChanges: encoded delta (header only if empty)
+    std::size_t delta_ops = 0;
+    PartitionState replacement;   // kReplace: producers sorted by id
+  };
+
+  CheckpointStore::Impl* store = nullptr;
+  rocksdb::WriteBatch batch;  // chunk and application writes, in order
+  std::vector<Part> parts;
+  std::vector<TopicPartition> tps;
+
+  Status CheckNew(const TopicPartition& tp) const;
+};
+
+}  // namespace exactly

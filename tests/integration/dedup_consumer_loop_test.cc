@@ -1,0 +1,234 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// The DedupConsumer loop on its own: application state kept in the
+// AppTransaction advances exactly once per delivered message through
+// failed pre-checkpoint hooks, retryable handler errors and a consumer
+// destroyed without its final checkpoint; and bad options are refused.
+#include <gtest/gtest.h>
+
+#include <charconv>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "demo_traffic.h"
+#include "demo_verify.h"
+#include "exactly/checkpoint_store.h"
+#include "exactly/kafka/dedup_consumer.h"
+#include "exactly/kafka/mock_cluster.h"
+#include "exactly/kafka/producer.h"
+#include "relay_test_util.h"
+
+namespace exactly::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using kafka::DedupConsumer;
+using kafka::DedupConsumerHooks;
+using kafka::DedupConsumerOptions;
+
+constexpr int kPartitions = 2;
+
+std::uint64_t Number(const Result<std::optional<std::string>>& v) {
+  std::uint64_t n = 0;
+  if (v.ok() && v->has_value()) std::from_chars((*v)->data(), (*v)->data() + (*v)->size(), n);
+  return n;
+}
+
+// Counts delivered messages per producer in the transaction; the expected
+// counts come from the reference over the input read back.
+struct Counting {
+  std::uint64_t calls = 0;
+  Status operator()(const Message& m, AppTransaction& txn) {
+    ++calls;
+    const std::string key = "count/" + std::string(m.stamped ? m.producer : "unstamped");
+    txn.Put(key, std::to_string(Number(txn.Get(key)) + 1));
+    return Status::OK();
+  }
+};
+
+class DedupConsumerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto cluster = kafka::MockCluster::Create(1);
+    ASSERT_TRUE(cluster.ok());
+    cluster_ = std::make_unique<kafka::MockCluster>(std::move(*cluster));
+    ASSERT_TRUE(cluster_->CreateTopic("in", kPartitions).ok());
+    auto pconf = RelayProducerConfig(bs());
+    pconf.Set("enable.idempotence", "true");
+    auto producer = kafka::Producer::Create(pconf);
+    ASSERT_TRUE(producer.ok());
+    relay_demo::TrafficOptions traffic;
+    traffic.topic = "in";
+    traffic.partitions = kPartitions;
+    traffic.producers = 3;
+    traffic.messages = 1000;
+    traffic.retry_percent = 5;
+    traffic.large_messages = {300'000};
+    traffic.chunk_bytes = 64 * 1024;
+    relay_demo::TrafficReport report;
+    ASSERT_TRUE(relay_demo::GenerateTraffic(*producer, traffic, &report).ok());
+    auto high = HighWatermarks(bs(), "in", kPartitions);
+    ASSERT_TRUE(high.ok());
+    high_ = *high;
+    auto input = relay_demo::ReadTopic(bs(), "in", 30s);
+    ASSERT_TRUE(input.ok());
+    for (const auto& [src, m] : relay_demo::ComputeReference(*input).messages) {
+      ++expected_["count/" + (m.stamped ? m.producer : std::string("unstamped"))];
+    }
+  }
+
+  std::string bs() const { return cluster_->bootstraps(); }
+
+  DedupConsumerOptions Options() const {
+    DedupConsumerOptions o;
+    o.config = GroupConsumerConfig(bs());
+    o.config.Set("group.id", "dedup-test");
+    o.topics = {"in"};
+    o.app = "counts";
+    o.checkpoint_interval = 0ms;
+    o.checkpoint_records = 500;
+    o.log = [](std::string_view) {};
+    return o;
+  }
+
+  Status RunToEnd(DedupConsumer& c) {
+    return DriveUntil({[&] { return c.RunFor(20ms); }}, [&] { return CaughtUp(c.Positions(), high_); }, 60s);
+  }
+
+  void ExpectCommittedCounts(CheckpointStore& store) {
+    std::map<std::string, std::uint64_t> got;
+    ASSERT_TRUE(store
+                    .ScanApp("counts", "count/",
+                             [&](std::string_view k, std::string_view v) {
+                               std::uint64_t n = 0;
+                               std::from_chars(v.data(), v.data() + v.size(), n);
+                               got[std::string(k)] = n;
+                               return true;
+                             })
+                    .ok());
+    EXPECT_EQ(got, expected_);
+  }
+
+  std::unique_ptr<kafka::MockCluster> cluster_;
+  std::map<std::int32_t, std::int64_t> high_;
+  std::map<std::string, std::uint64_t> expected_;
+};
+
+TEST_F(DedupConsumerTest, FailedHooksAndHandlerErrorsRewindWithoutDoubleCounting) {
+  TempDir dir;
+  auto store = CheckpointStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  Counting counting;
+  int hook_calls = 0;
+  int rewinds_seen = 0;
+  bool handler_failed = false;
+  DedupConsumerHooks hooks;
+  hooks.on_message = [&](const Message& m, AppTransaction& txn) -> Status {
+    // Once, half-way: a retryable failure (e.g. an output queue full).
+    if (!handler_failed && counting.calls == 1500) {
+      handler_failed = true;
+      return Status::Unavailable("output queue full");
+    }
+    return counting(m, txn);
+  };
+  hooks.pre_checkpoint = [&](std::chrono::milliseconds) -> Status {
+    // The second checkpoint's outputs "fail delivery".
+    return ++hook_calls == 2 ? Status::IoError("1 message(s) failed delivery") : Status::OK();
+  };
+  hooks.on_rewind = [&] { ++rewinds_seen; };
+  auto consumer = DedupConsumer::Create(**store, Options(), hooks);
+  ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
+  const Status st = RunToEnd(**consumer);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE((*consumer)->Close(30s).ok());
+  const auto stats = (*consumer)->stats();
+  EXPECT_EQ(stats.rewinds, 2u);
+  EXPECT_EQ(rewinds_seen, 2);
+  EXPECT_EQ(stats.checkpoint_failures, 1u);
+  std::uint64_t unique = 0;
+  for (const auto& [k, n] : expected_) unique += n;
+  EXPECT_GT(counting.calls, unique);  // replays happened...
+  ASSERT_NO_FATAL_FAILURE(ExpectCommittedCounts(**store));  // ...and were not counted twice
+  for (const auto& [p, h] : high_) {
+    auto offset = (*store)->LoadOffset(TopicPartition{Topic("in"), Partition(p)});
+    ASSERT_TRUE(offset.ok() && offset->has_value());
+    EXPECT_EQ((*offset)->value(), h);
+  }
+}
+
+TEST_F(DedupConsumerTest, DestroyedWithoutCloseThenRestartedCountsOnce) {
+  TempDir dir;
+  Counting first, second;
+  {
+    auto store = CheckpointStore::Open(dir.path());
+    ASSERT_TRUE(store.ok());
+    DedupConsumer* self = nullptr;
+    DedupConsumerHooks hooks;
+    hooks.on_message = [&](const Message& m, AppTransaction& txn) {
+      Status st = first(m, txn);
+      // Stop between two checkpoints (every 500 records), with unsaved work.
+      if (first.calls == 1700) self->RequestStop();
+      return st;
+    };
+    auto consumer = DedupConsumer::Create(**store, Options(), hooks);
+    ASSERT_TRUE(consumer.ok());
+    self = consumer->get();
+    ASSERT_TRUE(DriveUntil({[&] { return (*consumer)->RunFor(20ms); }},
+                           [&] { return (*consumer)->stop_requested(); }, 60s)
+                    .ok());
+    EXPECT_GE((*consumer)->stats().checkpoints, 2u);
+    ASSERT_FALSE(CaughtUp((*consumer)->Positions(), high_));
+    // Destroyed here: the writes since the last checkpoint are lost.
+  }
+  auto store = CheckpointStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  DedupConsumerHooks hooks;
+  hooks.on_message = std::ref(second);
+  auto consumer = DedupConsumer::Create(**store, Options(), hooks);
+  ASSERT_TRUE(consumer.ok());
+  const Status st = RunToEnd(**consumer);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE((*consumer)->Close(30s).ok());
+  std::uint64_t unique = 0;
+  for (const auto& [k, n] : expected_) unique += n;
+  EXPECT_GT(first.calls + second.calls, unique);
+  ASSERT_NO_FATAL_FAILURE(ExpectCommittedCounts(**store));
+}
+
+TEST(DedupConsumerOptions, BadOptionsAreRefused) {
+  TempDir dir;
+  auto store = CheckpointStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  auto options = [] {
+    DedupConsumerOptions o;
+    o.config = kafka::KafkaConfig{{"bootstrap.servers", "127.0.0.1:1"}, {"group.id", "g"}};
+    o.topics = {"t"};
+    return o;
+  };
+  auto create = [&](DedupConsumerOptions o) { return DedupConsumer::Create(**store, std::move(o), {}).status(); };
+  EXPECT_TRUE(create(options()).ok());
+  auto o = options();
+  o.config = kafka::KafkaConfig{{"bootstrap.servers", "127.0.0.1:1"}};
+  EXPECT_EQ(create(o).code(), Code::kInvalidArgument);  // no group.id
+  o = options();
+  o.config.Set("enable.auto.commit", "true");
+  EXPECT_EQ(create(o).code(), Code::kInvalidArgument);
+  o = options();
+  o.topics.clear();
+  EXPECT_EQ(create(o).code(), Code::kInvalidArgument);
+  o = options();
+  o.checkpoint_interval = 0ms;
+  EXPECT_EQ(create(o).code(), Code::kInvalidArgument);  // no checkpoint trigger
+  o = options();
+  o.app = "";
+  EXPECT_FALSE(create(o).ok());
+  o = options();
+  o.config.Set("session.timeout.ms", "banana");
+  const Status bad = create(o);
+  EXPECT_EQ(bad.code(), Code::kInvalidArgument);
+  EXPECT_NE(bad.message().find("session.timeout.ms"), std::string_view::npos) << bad.ToString();
+}
+
+}  // namespace
+}  // namespace exactly::testing
