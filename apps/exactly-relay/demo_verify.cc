@@ -275,9 +275,7 @@ Verdict Compare(const Reference& reference, const OutputIndex& output) {
     ++v.delivered;
     std::vector<OwnedHeader> headers;
     if (want.stamped) {
-      headers.push_back({std::string(kafka::relay_header::kOriginProducer), want.producer});
-      headers.push_back({std::string(kafka::relay_header::kOriginEpoch), std::to_string(want.stamp.epoch.value())});
-      headers.push_back({std::string(kafka::relay_header::kOriginSeq), std::to_string(want.stamp.seq.value())});
+      headers.push_back({std::string(kafka::relay_header::kOrigin), kafka::FormatOrigin(want.producer, want.stamp)});
     }
     headers.insert(headers.end(), want.headers.begin(), want.headers.end());
     const OutputMessage& got = it->second;

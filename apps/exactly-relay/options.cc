@@ -24,7 +24,7 @@ records (DESIGN.md §3), reassembles chunked messages, and forwards every
 delivered message to the output topic re-stamped (DESIGN.md §5): producer
 <relay-id>/<input-topic>/<input-partition>, epoch --output-epoch, seq = the
 input offset that completed the message, the original stamp kept in the
-exactly.origin.* headers. Outputs are a pure function of the input, so a
+exactly.origin header. Outputs are a pure function of the input, so a
 restarted or duplicated relay emits identical records that any exactly
 consumer drops. Messages larger than the output's message.max.bytes are
 re-chunked. Output partition: the input partition when the output topic has

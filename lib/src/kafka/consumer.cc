@@ -52,6 +52,7 @@ struct Consumer::Impl {
   std::mutex mu;
   Status fatal;
   Status rebalance_error;  // reported by the next Poll()
+  std::atomic<bool> has_rebalance_error{false};  // lets Poll() skip the lock
   RebalanceListener* listener = nullptr;
   detail::HandlePtr rk;  // last: destroyed first, while the fields above live
 
@@ -59,6 +60,7 @@ struct Consumer::Impl {
     if (st.ok()) return;
     std::lock_guard lock(mu);
     if (rebalance_error.ok()) rebalance_error = std::move(st);
+    has_rebalance_error.store(true, std::memory_order_release);
   }
 
   // Runs the listener, then applies the change to librdkafka's assignment.
@@ -176,8 +178,9 @@ Status Consumer::Assign(std::span<const TopicPartitionOffset> partitions) {
 Result<KafkaMessage> Consumer::Poll(std::chrono::milliseconds timeout) {
   if (!impl_ || !impl_->rk) return Status::FailedPrecondition("consumer is closed");
   KafkaMessage msg(rd_kafka_consumer_poll(impl_->rk.get(), TimeoutMs(timeout)));
-  if (impl_->listener != nullptr) {
+  if (impl_->has_rebalance_error.load(std::memory_order_acquire)) {
     std::lock_guard lock(impl_->mu);
+    impl_->has_rebalance_error.store(false, std::memory_order_relaxed);
     if (!impl_->rebalance_error.ok()) return std::exchange(impl_->rebalance_error, Status::OK());
   }
   if (!msg.empty() && !msg.ok()) {

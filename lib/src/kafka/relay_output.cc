@@ -40,6 +40,10 @@ std::string RelayProducerId(std::string_view relay_id, std::string_view topic, P
   return fmt::format("{}/{}/{}", relay_id, topic, partition.value());
 }
 
+std::string FormatOrigin(std::string_view producer, EpochSeq stamp) {
+  return fmt::format("{} {} {}", producer, stamp.epoch.value(), stamp.seq.value());
+}
+
 std::size_t HeaderBytes(std::span<const HeaderView> headers) noexcept {
   std::size_t n = 0;
   for (const HeaderView& h : headers) n += h.name.size() + (h.value ? h.value->size() : 0) + 10;
@@ -74,11 +78,14 @@ Status RelayOutput::Forward(const Message& m) {
   // Lineage first, then the user's headers without the input's envelope.
   carried_.clear();
   if (m.stamped) {
-    origin_epoch_ = Decimal(m.stamp.epoch.value(), origin_epoch_buf_);
-    origin_seq_ = Decimal(m.stamp.seq.value(), origin_seq_buf_);
-    carried_.push_back({relay_header::kOriginProducer, m.producer});
-    carried_.push_back({relay_header::kOriginEpoch, origin_epoch_});
-    carried_.push_back({relay_header::kOriginSeq, origin_seq_});
+    // One header, not three: every header costs librdkafka an allocation
+    // per record, downstream as well.
+    origin_.assign(m.producer);
+    origin_ += ' ';
+    origin_ += Decimal(m.stamp.epoch.value(), number_buf_);
+    origin_ += ' ';
+    origin_ += Decimal(m.stamp.seq.value(), number_buf_);
+    carried_.push_back({relay_header::kOrigin, origin_});
   }
   for (const HeaderView& h : m.headers) {
     if (!IsEnvelopeHeader(h.name)) carried_.push_back(h);
@@ -95,7 +102,7 @@ Status RelayOutput::Forward(const Message& m) {
     headers_.clear();
     headers_.push_back({header::kProducer, producer_id});
     headers_.push_back({header::kEpoch, epoch_text_});
-    headers_.push_back({header::kSeq, Decimal(stamp_spec.stamp.seq.value(), seq_buf_)});
+    headers_.push_back({header::kSeq, Decimal(stamp_spec.stamp.seq.value(), number_buf_)});
     headers_.insert(headers_.end(), carried_.begin(), carried_.end());
     EXACTLY_RETURN_IF_ERROR(
         producer_.Produce(OutgoingRecord{spec_.topic, partition, m.key, m.value, headers_}, spec_.produce_timeout));

@@ -62,8 +62,8 @@ class RelayOutput {
   // Scratch, reused per message.
   std::vector<HeaderView> headers_;
   std::vector<HeaderView> carried_;
-  std::string_view origin_epoch_, origin_seq_;
-  std::array<char, 20> origin_epoch_buf_{}, origin_seq_buf_{}, seq_buf_{};
+  std::string origin_;                 // the exactly.origin value
+  std::array<char, 20> number_buf_{};  // the eo.seq value
   std::uint64_t forwarded_ = 0;
   std::uint64_t forwarded_chunked_ = 0;
   std::uint64_t records_ = 0;

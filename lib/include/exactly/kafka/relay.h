@@ -8,10 +8,10 @@
 // Contract
 // - Output stamp: producer `<relay-id>/<input-topic>/<input-partition>`,
 //   epoch `output_epoch`, seq = the input offset of the record that
-//   completed the message. The original stamp is kept in the headers
-//   exactly.origin.producer / .epoch / .seq (absent for unstamped input
-//   passed through). Key and user headers are carried over; the input's
-//   envelope headers are not. Outputs are thus a pure function of the
+//   completed the message. The original stamp is kept in one header,
+//   exactly.origin = "<producer> <epoch> <seq>" (producer ids hold no
+//   spaces; absent for unstamped input passed through). Key and user
+//   headers are carried over; the input's envelope headers are not. Outputs are thus a pure function of the
 //   input and the options: a restarted or duplicated relay emits the same
 //   records, which any exactly consumer drops as duplicates.
 // - Chunking: a message whose record would exceed the output producer's
@@ -69,9 +69,8 @@
 namespace exactly::kafka {
 
 namespace relay_header {
-inline constexpr std::string_view kOriginProducer = "exactly.origin.producer";
-inline constexpr std::string_view kOriginEpoch = "exactly.origin.epoch";
-inline constexpr std::string_view kOriginSeq = "exactly.origin.seq";
+// "<producer> <epoch> <seq>": the stamp of the input message.
+inline constexpr std::string_view kOrigin = "exactly.origin";
 inline constexpr std::string_view kDeadLetterReason = "exactly.dead-letter.reason";
 inline constexpr std::string_view kDeadLetterDetail = "exactly.dead-letter.detail";
 inline constexpr std::string_view kDeadLetterTopic = "exactly.dead-letter.topic";
@@ -111,6 +110,9 @@ struct RelayStats {
 // `<relay-id>/<topic>/<partition>`: the producer id of the relay's output
 // for one input partition.
 std::string RelayProducerId(std::string_view relay_id, std::string_view topic, Partition partition);
+
+// The exactly.origin header value for an input stamp.
+std::string FormatOrigin(std::string_view producer, EpochSeq stamp);
 
 class Relay {
  public:
