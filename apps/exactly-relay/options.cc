@@ -33,10 +33,10 @@ a key).
 
 Rejected input (malformed, corrupt, abandoned, dropped unstamped) goes to
 --dlq with headers exactly.dead-letter.reason/.detail/.topic/.partition/
-.offset. Checkpoints go to the RocksDB state in --state-dir: the output is
-flushed and every delivery confirmed before a checkpoint records input
-offsets as consumed; a failed delivery fails the checkpoint and the relay
-rewinds to the previous one. Offsets are also committed to the group so
+.offset. Checkpoints go to the RocksDB state in --state-dir; none records
+input offsets as consumed before every output they caused is acknowledged
+by the brokers (the relay keeps relaying while it waits). A failed
+delivery fails the checkpoint and the relay rewinds to the previous one. Offsets are also committed to the group so
 lag tools see progress; the state directory stays the source of truth.
 
 --demo (without --brokers) runs everything in-process: librdkafka's mock
@@ -162,7 +162,7 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
     ("checkpoint-records", po::value(&r.checkpoint_records)->value_name("N"),
      "also checkpoint after every N input records (default 0: by time only)")
     ("flush-timeout-ms", po::value(&flush_timeout_ms)->value_name("MS"),
-     "bound on the output flush before each checkpoint (default 30000)")
+     "bound on the wait for a checkpoint's output acknowledgements (default 30000)")
     ("no-sync", "do not fsync checkpoints (a machine crash may lose the latest ones; a process crash cannot)")
     ("status-interval-ms", po::value(&o.status_interval_ms)->value_name("MS"),
      "status line to stderr every MS milliseconds (default 5000; 0: never)")

@@ -10,7 +10,8 @@
 // own consumer group and writes its own output topic. Time runs from the
 // first consumed record to the output flushed (the relay: its final
 // checkpoint written). Runs alternate pipe, relay, pipe, relay...; the
-// medians are reported with their ratio.
+// medians are reported with their ratio, and the median of the per-run
+// (paired) ratios.
 //
 //   relay_bench [--records N] [--runs R] [--interval-ms MS] [--only pipe|relay]
 #include <fmt/format.h>
@@ -23,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "exactly/checkpoint_store.h"
@@ -91,30 +93,44 @@ void ProduceInput(const std::string& bs, std::uint64_t records) {
   }
 }
 
-// Records per second of a bare consume -> produce pipe.
-double Pipe(const std::string& bs, std::uint64_t records, int run) {
+// CPU time of the whole process (client threads and the mock broker).
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// Records per second of a bare consume -> produce pipe; *cpu: process CPU
+// microseconds per record over the same window.
+double Pipe(const std::string& bs, std::uint64_t records, int run, double* cpu) {
   auto consumer = Check(kafka::Consumer::Create(ConsumerConfig(bs, fmt::format("pipe-{}", run))), "pipe consumer");
   auto producer = Check(kafka::Producer::Create(ProducerConfig(bs)), "pipe producer");
   Check(consumer.Subscribe({"in"}), "subscribe");
   const std::string out = fmt::format("pipe-out-{}", run);
   std::uint64_t n = 0;
   Clock::time_point t0;
+  double c0 = 0;
   while (n < records) {
     auto msg = Check(consumer.Poll(100ms), "poll");
     if (msg.empty() || !msg.ok()) continue;
-    if (n == 0) t0 = Clock::now();
+    if (n == 0) {
+      t0 = Clock::now();
+      c0 = CpuSeconds();
+    }
     Check(producer.Produce({out, msg.partition(), msg.key(), msg.value(), msg.headers()}, 30s), "pipe produce");
     if (++n % 1024 == 0) (void)producer.Poll(0ms);
   }
   Check(producer.Flush(60s), "pipe flush");
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  *cpu = (CpuSeconds() - c0) * 1e6 / static_cast<double>(records);
   (void)consumer.Close(10s);
   return static_cast<double>(records) / secs;
 }
 
 // Records per second of the relay, checkpointing every 100 ms (synced).
 double Relay(const std::string& bs, std::uint64_t records, int run, std::chrono::milliseconds interval,
-             std::uint64_t* checkpoints) {
+             std::uint64_t* checkpoints, double* cpu) {
   std::string dir = (std::filesystem::temp_directory_path() / "exactly-relay-bench-XXXXXX").string();
   if (::mkdtemp(dir.data()) == nullptr) Die(Status::IoError("mkdtemp"), "state dir");
   double rate = 0;
@@ -140,8 +156,10 @@ double Relay(const std::string& bs, std::uint64_t records, int run, std::chrono:
     // Join the group first; the clock starts with the slice that
     // received the first record.
     Clock::time_point t0;
+    double c0 = 0;
     while (relay->stats().consumer.polled == 0) {
       t0 = Clock::now();
+      c0 = CpuSeconds();
       Check(relay->RunFor(1ms), "relay");
     }
     std::chrono::microseconds in_checkpoints{0};
@@ -158,6 +176,7 @@ double Relay(const std::string& bs, std::uint64_t records, int run, std::chrono:
                  seen ? static_cast<double>(in_checkpoints.count()) / 1000.0 / static_cast<double>(seen) : 0.0);
     Check(relay->Checkpoint(), "final checkpoint");
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    *cpu = (CpuSeconds() - c0) * 1e6 / static_cast<double>(records);
     rate = static_cast<double>(records) / secs;
     *checkpoints = relay->stats().consumer.checkpoints;
     (void)relay->Close(10s);
@@ -196,16 +215,28 @@ int main(int argc, char** argv) {
   ProduceInput(bs, records);
   std::printf("relay_bench: %llu records of %zu B, %d partitions, mock broker, %d run(s) each\n",
               static_cast<unsigned long long>(records), kValueBytes, kPartitions, runs);
-  std::vector<double> pipe, relay;
+  std::vector<double> pipe, relay, pipe_cpu, relay_cpu;
   for (int r = 0; r < runs; ++r) {
-    pipe.push_back(only == "relay" ? 1.0 : Pipe(bs, records, r));
+    double cpu = 0;
+    pipe.push_back(only == "relay" ? 1.0 : Pipe(bs, records, r, &cpu));
+    pipe_cpu.push_back(cpu);
     std::uint64_t checkpoints = 0;
-    relay.push_back(only == "pipe" ? 1.0 : Relay(bs, records, r, interval, &checkpoints));
-    std::printf("  run %d: pipe %8.0f rec/s   relay %8.0f rec/s (%llu checkpoints)   ratio %.2f\n", r, pipe.back(),
-                relay.back(), static_cast<unsigned long long>(checkpoints), relay.back() / pipe.back());
+    relay.push_back(only == "pipe" ? 1.0 : Relay(bs, records, r, interval, &checkpoints, &cpu));
+    relay_cpu.push_back(cpu);
+    std::printf("  run %d: pipe %8.0f rec/s %5.2f us CPU/rec   relay %8.0f rec/s %5.2f us CPU/rec (%llu checkpoints)"
+                "   ratio %.2f\n",
+                r, pipe.back(), pipe_cpu.back(), relay.back(), relay_cpu.back(),
+                static_cast<unsigned long long>(checkpoints), relay.back() / pipe.back());
     std::fflush(stdout);
   }
+  std::vector<double> ratios;
+  for (std::size_t i = 0; i < pipe.size(); ++i) ratios.push_back(relay[i] / pipe[i]);
   const double p = Median(pipe), q = Median(relay);
-  std::printf("median: pipe %.0f rec/s, relay %.0f rec/s, relay/pipe = %.2f\n", p, q, q / p);
+  // The paired ratio (each relay run against the pipe run just before it)
+  // is less sensitive to a machine whose load drifts during the runs.
+  std::printf("median: pipe %.0f rec/s, relay %.0f rec/s, relay/pipe = %.2f (median of paired ratios %.2f)\n", p, q,
+              q / p, Median(ratios));
+  std::printf("median CPU per record: pipe %.2f us, relay %.2f us (relay/pipe %.2f)\n", Median(pipe_cpu),
+              Median(relay_cpu), Median(relay_cpu) / Median(pipe_cpu));
   return 0;
 }

@@ -9,7 +9,10 @@
 #include <charconv>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "demo_traffic.h"
 #include "demo_verify.h"
@@ -194,6 +197,64 @@ TEST_F(DedupConsumerTest, DestroyedWithoutCloseThenRestartedCountsOnce) {
   for (const auto& [k, n] : expected_) unique += n;
   EXPECT_GT(first.calls + second.calls, unique);
   ASSERT_NO_FATAL_FAILURE(ExpectCommittedCounts(**store));
+}
+
+TEST_F(DedupConsumerTest, PipelinedCheckpointsRewindOnFailedOrLateAcknowledgement) {
+  TempDir dir;
+  auto store = CheckpointStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  // A stand-in for an output producer: what was "sent", in order.
+  std::vector<relay_demo::Source> sent;
+  int durable_calls = 0;
+  std::optional<std::uint64_t> stalled_mark;
+  DedupConsumerHooks hooks;
+  hooks.on_message = [&](const Message& m, AppTransaction&) {
+    sent.push_back({std::string(m.topic), m.partition.value(), m.offset.value()});
+    // Slow enough for several checkpoints while the input lasts.
+    if (sent.size() % 100 == 0) std::this_thread::sleep_for(5ms);
+    return Status::OK();
+  };
+  hooks.pre_checkpoint = [](std::chrono::milliseconds) { return Status::OK(); };
+  hooks.mark_outputs = [&] { return static_cast<std::uint64_t>(sent.size()); };
+  hooks.outputs_durable = [&](std::uint64_t mark) -> Result<bool> {
+    // The second checkpoint's outputs fail...
+    if (++durable_calls == 2) return Status::IoError("1 output message(s) failed delivery");
+    // ...and a later one's are never acknowledged (past hook_timeout).
+    if (!stalled_mark && mark > 2000) stalled_mark = mark;
+    return mark != stalled_mark;
+  };
+  auto options = Options();
+  options.checkpoint_records = 0;
+  options.checkpoint_interval = 20ms;
+  options.hook_timeout = 300ms;
+  auto consumer = DedupConsumer::Create(**store, options, hooks);
+  ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
+  // Until everything is checkpointed, not merely processed: the stalled
+  // checkpoint times out and its range is processed again.
+  auto checkpointed = [&] {
+    std::vector<kafka::PartitionPosition> saved = (*consumer)->Positions();
+    for (auto& p : saved) p.next = p.checkpointed;
+    return CaughtUp(saved, high_);
+  };
+  const Status st = DriveUntil({[&] { return (*consumer)->RunFor(20ms); }}, checkpointed, 60s);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE((*consumer)->Close(30s).ok());
+  const auto stats = (*consumer)->stats();
+  EXPECT_TRUE(stalled_mark.has_value());
+  EXPECT_EQ(stats.rewinds, 2u);
+  EXPECT_EQ(stats.checkpoint_failures, 2u);
+  EXPECT_GE(stats.checkpoints, 2u);
+  // Everything was sent at least once, some of it twice.
+  std::set<relay_demo::Source> distinct(sent.begin(), sent.end());
+  std::uint64_t unique = 0;
+  for (const auto& [k, n] : expected_) unique += n;
+  EXPECT_EQ(distinct.size(), unique);
+  EXPECT_GT(sent.size(), unique);
+  for (const auto& [p, h] : high_) {
+    auto offset = (*store)->LoadOffset(TopicPartition{Topic("in"), Partition(p)});
+    ASSERT_TRUE(offset.ok() && offset->has_value());
+    EXPECT_EQ((*offset)->value(), h);
+  }
 }
 
 TEST(DedupConsumerOptions, BadOptionsAreRefused) {

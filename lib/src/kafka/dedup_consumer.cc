@@ -224,6 +224,9 @@ Status DedupConsumer::RunFor(std::chrono::milliseconds duration) {
       }
     }
     auto wait = std::min(s.options.poll_timeout, std::max(Until(deadline, now), milliseconds(0)));
+    // With a checkpoint waiting for acknowledgements, do not sleep long in
+    // an idle poll: it would delay the commit.
+    if (s.pending) wait = std::min(wait, 5 * kPendingCheckInterval);
     for (int i = 0; i < kBurst; ++i) {
       auto msg = s.consumer->Poll(wait);
       if (!msg.ok()) {

@@ -31,7 +31,10 @@
 //   it once outputs_durable(mark) confirms every output up to the mark;
 //   at most one such checkpoint is in flight. The invariant is the same:
 //   what a checkpoint records as consumed has all its outputs
-//   acknowledged. This needs an empty AppTransaction at the trigger (a
+//   acknowledged. The store write itself then runs on a short-lived helper
+//   thread, so a synced write does not stall the loop either; it is
+//   awaited before any rewind or synchronous checkpoint, and by the
+//   destructor. This needs an empty AppTransaction at the trigger (a
 //   staged write would be invisible to later Gets until committed), so a
 //   checkpoint with staged application writes is synchronous. Revocation,
 //   Checkpoint() and Close() are always synchronous.
@@ -73,8 +76,10 @@
 //
 // Thread safety: one thread drives the loop (RunFor, Run, Checkpoint,
 // Close, stats, Positions); the handler, the hooks and the dead-letter
-// sink run on it. RequestStop() may be called from any thread (not from a
-// signal handler: use a flag and RunFor). The store must outlive this.
+// sink run on it (only the store write of a pipelined checkpoint runs
+// elsewhere, touching nothing but the store). RequestStop() may be called
+// from any thread (not from a signal handler: use a flag and RunFor). The
+// store must outlive this.
 #pragma once
 
 #include <chrono>
