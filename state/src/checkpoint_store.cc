@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <random>
 #include <system_error>
@@ -227,6 +229,13 @@ Status CheckpointStore::Impl::InitMeta() {
     return Status::Corruption(
         fmt::format("state directory {}: metadata 'checkpoint' is missing or bad; {}", dir, kRecoverHint));
   }
+  std::string ck_time;
+  r = get(kMetaCheckpointTime, &ck_time);
+  if (!r.ok()) return r.status();
+  std::uint64_t ck_ms = 0;
+  if (*r && ParseUint(ck_time, &ck_ms) && ck_ms <= static_cast<std::uint64_t>(INT64_MAX)) {
+    info.last_checkpoint_unix_ms = static_cast<std::int64_t>(ck_ms);
+  }  // absent (older writer) or unreadable: unknown; it is informational only
   if (!options.read_only && info.written_by != kVersion) {
     info.written_by = std::string(kVersion);
     rocksdb::WriteOptions wo;
@@ -338,6 +347,10 @@ Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
     }
   }
   (void)b.Put(MetaKey(kMetaCheckpoint), std::to_string(seq));
+  const std::int64_t now_ms = std::max<std::int64_t>(
+      0, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+             .count());
+  (void)b.Put(MetaKey(kMetaCheckpointTime), std::to_string(now_ms));
 
   {
     // A Replace/Remove must invalidate fold passes begun before it, before
@@ -356,6 +369,7 @@ Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
     return failed;
   }
   info.last_checkpoint = seq;
+  info.last_checkpoint_unix_ms = now_ms;
 
   std::lock_guard bl(book_mu);
   for (auto [i, bytes] : delta_sizes) {

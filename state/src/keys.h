@@ -44,6 +44,9 @@ inline constexpr std::string_view kMetaStoreId = "store_id";
 inline constexpr std::string_view kMetaCreatedBy = "created_by";
 inline constexpr std::string_view kMetaWrittenBy = "written_by";
 inline constexpr std::string_view kMetaCheckpoint = "checkpoint";
+// Wall-clock time of the last checkpoint (decimal ms since the Unix epoch).
+// Optional: older directories lack it, and readers ignore unknown metadata.
+inline constexpr std::string_view kMetaCheckpointTime = "checkpoint_time";
 
 void AppendEscaped(std::string* out, std::string_view s);
 // Consumes one escaped string from the front of *in.

@@ -125,6 +125,10 @@ struct StoreInfo {
   std::string created_by;          // library version that created the directory
   std::string written_by;          // library version that last opened it for writing
   std::uint64_t last_checkpoint = 0;  // sequence number of the last Commit (0: none)
+  // Wall-clock time of the last Commit, milliseconds since the Unix epoch
+  // (for operators: the age of the state). 0: no checkpoint yet, or the
+  // last one was written by a version that did not record it.
+  std::int64_t last_checkpoint_unix_ms = 0;
 };
 
 // How a partition's watermarks are laid out on disk (inspection, tests).
