@@ -6,3 +6,6 @@ find_package(simdjson CONFIG REQUIRED)
 find_package(PkgConfig REQUIRED)
 # librdkafka ships pkg-config files but no CMake config.
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET GLOBAL rdkafka)
+# cpp-httplib (the metrics HTTP server): Debian ships it as a shared
+# library with pkg-config flags that must match how it was built.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET GLOBAL cpp-httplib)

@@ -9,6 +9,7 @@ PACKAGES=(
   librdkafka-dev librocksdb-dev libfmt-dev libboost-program-options-dev libsimdjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   kcat
+  libcpp-httplib-dev prometheus
   clang libclang-rt-14-dev
 )
 
