@@ -8,6 +8,7 @@
 #include "exactly/metrics/http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <fmt/format.h>
 
@@ -62,6 +63,13 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::Start(const Registry& regi
     server.set_read_timeout(options.io_timeout);
     server.set_write_timeout(options.io_timeout);
     server.set_keep_alive_timeout(1);
+    // httplib's default sets SO_REUSEPORT, which would let a second
+    // process bind the same port and take half the scrapes: bind
+    // exclusively (SO_REUSEADDR only allows a restart over TIME_WAIT).
+    server.set_socket_options([](socket_t sock) {
+      int yes = 1;
+      (void)::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     State* st = impl->state.get();
     server.Get("/metrics", [st](const httplib::Request&, httplib::Response& res) {
       try {
