@@ -4,7 +4,8 @@
 // every command's output (ls, show, dump, verify, forget, set-offset) and
 // its errors: an unknown producer or partition, a missing directory, a
 // directory held by another store (writing refused, reading allowed), a
-// damaged directory, and bad command lines.
+// damaged directory, and bad command lines; reading while a writer
+// keeps checkpointing.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
@@ -12,9 +13,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <atomic>
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "exactly/checkpoint_store.h"
@@ -251,6 +255,49 @@ TEST_F(StateTool, WritingIsRefusedWhileAnotherStoreHoldsTheDirectoryReadingIsNot
   EXPECT_EQ(Run({"dump"}).status, 0);
   holder->reset();
   EXPECT_EQ(Run({"forget", "--producer", "p1"}).status, 0);  // released
+}
+
+TEST_F(StateTool, ReadingWorksWhileAWriterKeepsCheckpointing) {
+  // A writer committing (and folding, flushing, compacting) as fast as it
+  // can, as a busy relay does, while the reading commands run.
+  StoreOptions wo;
+  wo.create_if_missing = false;
+  wo.fold_min_bytes = 1;  // fold often: files come and go
+  auto writer = CheckpointStore::Open(state_, wo);
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  std::atomic<bool> stop{false};
+  std::atomic<std::int64_t> commits{0};
+  std::thread t([&] {
+    const TopicPartition tp{Topic("busy"), Partition(0)};
+    for (std::int64_t i = 1; !stop.load(); ++i) {
+      Checkpoint cp = (*writer)->BeginCheckpoint();
+      Status s = cp.AddPartitionChanges(tp, Offset(i), [&](ChangeVisitor& v) {
+        for (int p = 0; p < 10; ++p) {
+          v.ProducerChanged(ProducerState{"w" + std::to_string((i * 10 + p) % 1000),
+                                          EpochSeq{Epoch(1), Sequence(static_cast<std::uint64_t>(i))},
+                                          TimestampMs(i)});
+        }
+      });
+      if (s.ok()) s = (*writer)->Commit(std::move(cp));
+      if (!s.ok()) {
+        ADD_FAILURE() << s.ToString();
+        return;
+      }
+      commits.fetch_add(1);
+    }
+  });
+  for (int i = 0; i < 3; ++i) {
+    for (const char* cmd : {"ls", "verify", "dump"}) {
+      const ProcessResult r = Run({cmd});
+      EXPECT_EQ(r.status, 0) << cmd << ": " << r.err;
+    }
+  }
+  stop.store(true);
+  t.join();
+  EXPECT_GT(commits.load(), 0);
+  std::printf("writer committed %lld checkpoints meanwhile\n", static_cast<long long>(commits.load()));
+  const ProcessResult r = Run({"ls"});
+  EXPECT_EQ(Row(r.out, "busy 0").size(), 7u) << r.out;
 }
 
 TEST_F(StateTool, MissingDirectoryIsAnErrorAndNeverCreated) {
