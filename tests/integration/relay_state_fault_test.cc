@@ -45,7 +45,8 @@ namespace fs = std::filesystem;
 
 constexpr int kPartitions = 2;
 
-void Generate(const std::string& bs, const std::string& prefix, std::uint64_t messages) {
+// The mock keeps about 5 MiB per partition: large messages only when asked.
+void Generate(const std::string& bs, const std::string& prefix, std::uint64_t messages, bool large = true) {
   auto pconf = RelayProducerConfig(bs);
   pconf.Set("enable.idempotence", "true");
   auto producer = kafka::Producer::Create(pconf);
@@ -57,7 +58,7 @@ void Generate(const std::string& bs, const std::string& prefix, std::uint64_t me
   traffic.producer_prefix = prefix;
   traffic.messages = messages;
   traffic.retry_percent = 5;
-  traffic.large_messages = {600'000};
+  traffic.large_messages = large ? std::vector<std::size_t>{600'000} : std::vector<std::size_t>{};
   relay_demo::TrafficReport report;
   const Status st = relay_demo::GenerateTraffic(*producer, traffic, &report);
   ASSERT_TRUE(st.ok()) << st.ToString();
@@ -150,6 +151,7 @@ void RunFaultScenario(const std::string& state_dir, const StoreOptions& store_op
   auto o = RelayTestOptions(bs, "in", "out", "");
   o.group = "fault";
   o.checkpoint_interval = 50ms;
+  o.checkpoint_records = 50;  // many small store writes while traffic flows
 
   ASSERT_NO_FATAL_FAILURE(Generate(bs, "w1", 600));
   auto first = HighWatermarks(bs, "in", kPartitions);
@@ -177,10 +179,21 @@ void RunFaultScenario(const std::string& state_dir, const StoreOptions& store_op
     };
     ASSERT_TRUE(DriveUntil({[&] { return (*relay)->RunFor(1ms); }}, checkpointed_some_more, 60s).ok());
     fail();
-    // Traffic goes on: the relay must checkpoint into the failing store.
-    ASSERT_NO_FATAL_FAILURE(Generate(bs, "w2b", 200));
-    const auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (stopped.ok() && std::chrono::steady_clock::now() < deadline) stopped = (*relay)->RunFor(20ms);
+    // Traffic goes on, so the relay must checkpoint into the failing store
+    // (a real full disk may still take a few small writes: the last page
+    // of a file has room).
+    for (int round = 0; round < 40 && stopped.ok(); ++round) {
+      ASSERT_NO_FATAL_FAILURE(Generate(bs, "w2b" + std::to_string(round), 50, false));
+      auto now_high = HighWatermarks(bs, "in", kPartitions);
+      ASSERT_TRUE(now_high.ok());
+      const auto deadline = std::chrono::steady_clock::now() + 10s;
+      while (stopped.ok() && std::chrono::steady_clock::now() < deadline) {
+        stopped = (*relay)->RunFor(20ms);
+        std::vector<kafka::PartitionPosition> saved = (*relay)->Positions();
+        for (auto& p : saved) p.next = p.checkpointed;
+        if (CaughtUp(saved, *now_high)) break;  // checkpointed it all: next round
+      }
+    }
     const auto stats = (*relay)->stats();
     ASSERT_FALSE(stopped.ok()) << "the relay kept running on a failing state directory: " << stats.consumer.checkpoints
                                << " checkpoints, " << stats.consumer.checkpoint_failures << " failures, "
@@ -216,7 +229,8 @@ void RunFaultScenario(const std::string& state_dir, const StoreOptions& store_op
   {
     auto input = relay_demo::ReadTopic(bs, "in", 30s);
     auto output = relay_demo::ReadTopic(bs, "out", 30s);
-    ASSERT_TRUE(input.ok() && output.ok());
+    ASSERT_TRUE(input.ok()) << input.status().ToString();
+    ASSERT_TRUE(output.ok()) << output.status().ToString();
     ExpectStoreCoveredByOutput(stored, *input, *output);
   }
 
@@ -284,6 +298,118 @@ INSTANTIATE_TEST_SUITE_P(
                       FaultCase{"FsyncFails", StoreFaultInjector::Error::kIoError,
                                 StoreFaultInjector::Files::kWriteAheadLog, true}),
     [](const ::testing::TestParamInfo<FaultCase>& p) { return std::string(p.param.name); });
+
+
+// A small tmpfs mounted over a scratch directory (needs CAP_SYS_ADMIN:
+// root outside a restricted container), unmounted on destruction.
+class SmallTmpfs {
+ public:
+  explicit SmallTmpfs(const std::string& dir) : dir_(dir) {
+    if (::mount("exactly-test", dir.c_str(), "tmpfs", 0, "size=2m") == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~SmallTmpfs() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Writes `path` until the file system is full; returns the bytes written.
+std::uint64_t FillUp(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return 0;
+  std::setvbuf(f, nullptr, _IONBF, 0);
+  const std::string block(64 << 10, 'f');
+  std::uint64_t n = 0;
+  for (;;) {
+    const std::size_t w = std::fwrite(block.data(), 1, block.size(), f);
+    n += w;
+    if (w < block.size()) break;
+  }
+  std::fclose(f);
+  return n;
+}
+
+// The same with a real ENOSPC: the state directory on a 2 MiB tmpfs (small enough that RocksDB's preallocation of the write-ahead log fails, so log writes need new blocks), which
+// a filler file then fills up while the relay runs.
+TEST(RelayStateFaultRealDisk, FullTmpfsStopsTheRelayAndItResumesOnceThereIsRoom) {
+  TempDir dir;
+  const std::string mnt = dir.sub("mnt");
+  fs::create_directories(mnt);
+  SmallTmpfs tmpfs(mnt);
+  if (!tmpfs.mounted()) {
+    GTEST_SKIP() << "cannot mount a tmpfs at " << mnt << " (" << tmpfs.error()
+                 << "; needs CAP_SYS_ADMIN): the injected disk-full variant (RelayStateFault) covers the logic";
+  }
+  const std::string filler = mnt + "/filler";
+  RunFaultScenario(
+      mnt + "/state", StoreOptions{},
+      [&] {
+        const std::uint64_t n = FillUp(filler);
+        std::cerr << "[          ] filled the tmpfs with " << n << " bytes\n";
+      },
+      [&] { fs::remove(filler); });
+}
+
+
+#ifdef EXACTLY_RELAY_BIN
+// Garbage in the state directory's RocksDB files, or its CURRENT file gone:
+// exactly-relay refuses to start, naming the directory (exit status 1),
+// and never crashes; a second start says the same (the failed one did not
+// turn the directory into an empty state).
+TEST(RelayDamagedStateDir, RefusesToStartNamingTheDirectory) {
+  auto cluster = kafka::MockCluster::Create(1);
+  ASSERT_TRUE(cluster.ok());
+  const std::string bs = cluster->bootstraps();
+  ASSERT_TRUE(cluster->CreateTopic("in", 1).ok());
+  ASSERT_TRUE(cluster->CreateTopic("out", 1).ok());
+  const std::vector<std::pair<std::string, std::function<void(const fs::path&)>>> damages = {
+      {"missing CURRENT", [](const fs::path& d) { fs::remove(d / "CURRENT"); }},
+      {"garbage CURRENT", [](const fs::path& d) { std::ofstream(d / "CURRENT") << "\x01\x02garbage"; }},
+      {"garbage MANIFEST",
+       [](const fs::path& d) {
+         for (const auto& e : fs::directory_iterator(d))
+           if (e.path().filename().string().starts_with("MANIFEST-")) std::ofstream(e.path()) << std::string(300, '\x7f');
+       }},
+  };
+  for (const auto& [what, damage] : damages) {
+    TempDir dir;
+    const std::string state = dir.sub("state");
+    {
+      auto store = CheckpointStore::Open(state);
+      ASSERT_TRUE(store.ok()) << store.status().ToString();
+    }
+    damage(state);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto child = Subprocess::Spawn({"/bin/sh", "-c",
+                                      std::string(EXACTLY_RELAY_BIN) + " --brokers " + bs +
+                                          " --input in --output out --group g --relay-id r --state-dir " + state +
+                                          " 2>&1"});
+      ASSERT_TRUE(child.ok());
+      std::string text;
+      for (;;) {
+        auto line = child->ReadLine(30s);
+        if (!line.ok()) break;
+        text += *line + "\n";
+      }
+      auto status = child->Wait(30s);
+      ASSERT_TRUE(status.ok()) << what;
+      EXPECT_EQ(*status, 1) << what << " (attempt " << attempt << "): " << text;
+      EXPECT_NE(text.find("state directory " + state + " is damaged"), std::string::npos)
+          << what << " (attempt " << attempt << "): " << text;
+    }
+  }
+}
+#endif
 
 }  // namespace
 }  // namespace exactly::testing
