@@ -71,7 +71,11 @@ std::string DatabaseFileIn(const std::string& dir) {
   std::error_code ec;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.starts_with("MANIFEST-") || name.ends_with(".sst") || name.ends_with(".log") || name == "IDENTITY") {
+    // RocksDB's own names: 000123.log, 000123.sst, MANIFEST-000123.
+    const std::string stem = it->path().stem().string();
+    const bool numbered = !stem.empty() && std::all_of(stem.begin(), stem.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (name.starts_with("MANIFEST-") || name == "IDENTITY" ||
+        (numbered && (name.ends_with(".sst") || name.ends_with(".log")))) {
       return name;
     }
   }

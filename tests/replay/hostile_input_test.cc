@@ -202,6 +202,27 @@ TEST(DamagedStateDir, GarbageInAuxiliaryFilesNeverCrashes) {
   }
 }
 
+
+// KNOWN GAP, disabled: the store recovers its write-ahead log with
+// kPointInTimeRecovery, which reads garbage as a torn tail and opens at the
+// state before it (here: empty) without a word, so the records are
+// delivered again. A torn tail after a crash must stay acceptable; garbage
+// before the last synced checkpoint should be reported as damage.
+TEST(DamagedStateDir, DISABLED_GarbageWriteAheadLogIsDamageNotAnOlderState) {
+  ScratchDir dir("wal");
+  std::string log;
+  for (int i = 0; i < 50; ++i) log += Good(i);
+  WriteFile(dir.Path("in.jsonl"), log);
+  const std::string state = dir.Path("state");
+  ASSERT_EQ(RunReplay({"--state-dir", state, "--checkpoint-every", "10", "-o", dir.Path("o1"), dir.Path("in.jsonl")})
+                .status,
+            0);
+  Scribble(FileStartingWith(state, "", ".log"));
+  const ProcessResult r = RunReplay({"--state-dir", state, "-o", dir.Path("o2"), dir.Path("in.jsonl")});
+  EXPECT_TRUE(r.status == 3 || (r.status == 0 && ReadLines(dir.Path("o2")).empty()))
+      << "status " << r.status << ", " << ReadLines(dir.Path("o2")).size() << " records delivered again";
+}
+
 // --- a full file system ----------------------------------------------------------
 
 TEST(FullStateDisk, ReplayStartingOnAFullFileSystemFailsClearly) {
