@@ -4,6 +4,9 @@
 # copy, never into the tree; a crash leaves its reproducer in build-fuzz/.
 #
 #   scripts/fuzz.sh                 every target, FUZZ_SECONDS (default 20) each
+#
+# Targets (one per corpus folder): engine, envelope, state (state_decode_fuzz),
+# recorded_log (the JSON-lines reader and writer).
 #   FUZZ_SECONDS=600 scripts/fuzz.sh engine
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -18,6 +18,7 @@
 #include <rocksdb/options.h>
 
 #include "fault_fs.h"
+#include "info_log.h"
 #include "keys.h"
 #include "store_impl.h"
 
@@ -64,6 +65,23 @@ bool ParseUint(std::string_view s, std::uint64_t* v) {
   if (s.empty()) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
   return ec == std::errc() && p == s.data() + s.size();
+}
+
+// The name of a RocksDB file in `dir` (a manifest, table, log or the
+// identity file), or "" if none or the directory cannot be read.
+std::string DatabaseFileIn(const std::string& dir) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    // RocksDB's own names: 000123.log, 000123.sst, MANIFEST-000123.
+    const std::string stem = it->path().stem().string();
+    const bool numbered = !stem.empty() && std::all_of(stem.begin(), stem.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (name.starts_with("MANIFEST-") || name == "IDENTITY" ||
+        (numbered && (name.ends_with(".sst") || name.ends_with(".log")))) {
+      return name;
+    }
+  }
+  return "";
 }
 
 rocksdb::Options RocksOptions() {
@@ -121,6 +139,14 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string
   std::error_code ec;
   const bool have_db = fs::exists(fs::path(dir) / "CURRENT", ec);
   if (!have_db) {
+    // Database files without CURRENT: a damaged directory, not a new one.
+    // Creating a database here would silently start from empty state (and
+    // RocksDB, refusing only when it finds a write-ahead log, would still
+    // leave a fresh CURRENT behind for the next start to open).
+    if (const std::string found = DatabaseFileIn(dir); !found.empty()) {
+      return Status::Corruption(fmt::format("state directory {} is damaged (CURRENT is missing but {} is there); {}",
+                                            dir, found, kRecoverHint));
+    }
     if (options.read_only || !options.create_if_missing) {
       return Status::NotFound(fmt::format("no state directory at {}", dir));
     }
@@ -134,6 +160,9 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string
   }
 
   rocksdb::Options ro = RocksOptions();
+  // Not RocksDB's own LOG writer: it aborts the process after a failed
+  // write (disk full).
+  ro.info_log = OpenInfoLog(dir, options.read_only);
   if (options.fault_injector) {
     impl->env = rocksdb::NewCompositeEnv(
         NewFaultInjectingFileSystem(rocksdb::FileSystem::Default(), options.fault_injector));
