@@ -137,6 +137,11 @@ void MockCluster::ClearRequestErrors(std::int16_t api_key) {
   rd_kafka_mock_clear_request_errors(impl_->cluster.get(), api_key);
 }
 
+void MockCluster::SetTopicError(std::string_view topic, int error_code) {
+  const std::string name(topic);
+  rd_kafka_mock_topic_set_error(impl_->cluster.get(), name.c_str(), static_cast<rd_kafka_resp_err_t>(error_code));
+}
+
 Result<std::int16_t> MockCluster::ApiKeyByName(std::string_view name) {
   for (const auto& k : kApiKeys) {
     if (IEquals(k.name, name)) return k.key;

@@ -148,7 +148,8 @@ struct DedupConsumerStats {
   std::uint64_t checkpoint_failures = 0;
   std::uint64_t rewinds = 0;
   std::uint64_t assignments = 0;     // rebalance callbacks
-  std::uint64_t revocations = 0;
+  std::uint64_t revocations = 0;     // lost ones included
+  std::uint64_t lost = 0;            // revocations of partitions already lost (no checkpoint)
   std::size_t assigned = 0;          // partitions currently owned
   // steady_clock time of the last successful checkpoint, if any.
   std::optional<std::chrono::steady_clock::time_point> last_checkpoint;

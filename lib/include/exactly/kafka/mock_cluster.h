@@ -57,6 +57,10 @@ class MockCluster {
   // The next `count` requests of `api_key` fail with `error_code`.
   Status PushRequestErrors(std::int16_t api_key, std::size_t count, int error_code);
   void ClearRequestErrors(std::int16_t api_key);
+  // Metadata requests for `topic` answer with `error_code` (0 clears it).
+  // The mock otherwise creates every topic a client asks about, so this is
+  // how a missing topic (UNKNOWN_TOPIC_OR_PART) is simulated.
+  void SetTopicError(std::string_view topic, int error_code);
 
   static Result<std::int16_t> ApiKeyByName(std::string_view name);
   static Result<int> ErrorCodeByName(std::string_view name);
