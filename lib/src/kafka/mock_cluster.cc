@@ -120,6 +120,11 @@ Status MockCluster::SetLeader(std::string_view topic, Partition partition, std::
   return FromError(rd_kafka_mock_partition_set_leader(impl_->cluster.get(), name.c_str(), partition.value(), broker),
                    fmt::format("set leader of {}[{}] to {}", name, partition.value(), broker));
 }
+Status MockCluster::SetCoordinator(std::string_view key_type, std::string_view key, std::int32_t broker) {
+  const std::string type(key_type), name(key);
+  return FromError(rd_kafka_mock_coordinator_set(impl_->cluster.get(), type.c_str(), name.c_str(), broker),
+                   fmt::format("set {} coordinator of '{}' to {}", type, name, broker));
+}
 Status MockCluster::SetRtt(std::int32_t broker, int rtt_ms) {
   if (rtt_ms < 0) return Status::InvalidArgument(fmt::format("negative rtt {}", rtt_ms));
   return FromError(rd_kafka_mock_broker_set_rtt(impl_->cluster.get(), broker, rtt_ms),
