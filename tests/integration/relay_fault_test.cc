@@ -76,7 +76,15 @@ struct CheckpointSeen {
   std::int64_t output_high;
 };
 
-TEST(RelayFault, OutputLeaderDownPastMessageTimeoutRewindsAndLosesNothing) {
+enum class Fault {
+  kLeaderDown,     // the output's leader down past message.timeout.ms
+  kProduceErrors,  // Produce requests answered with a non-retriable error
+};
+
+class RelayDeliveryFault : public ::testing::TestWithParam<Fault> {};
+
+TEST_P(RelayDeliveryFault, FailedCheckpointsRewindAndLoseNothing) {
+  const Fault fault = GetParam();
   // Broker 1: the input and the group; broker 2: the output's leader.
   auto cluster = kafka::MockCluster::Create(2);
   ASSERT_TRUE(cluster.ok());
@@ -148,22 +156,36 @@ TEST(RelayFault, OutputLeaderDownPastMessageTimeoutRewindsAndLosesNothing) {
   Status st = DriveUntil({step}, [&] { return checkpointed_to(*high); }, 30s);
   ASSERT_TRUE(st.ok()) << st.ToString();
 
-  // The output's leader goes down while more input arrives.
-  ASSERT_TRUE(cluster->SetBrokerDown(2).ok());
-  output_down = true;
-  ASSERT_NO_FATAL_FAILURE(Generate(bs, "during", 600));
+  if (fault == Fault::kLeaderDown) {
+    // The output's leader goes down while more input arrives.
+    ASSERT_TRUE(cluster->SetBrokerDown(2).ok());
+    output_down = true;
+    ASSERT_NO_FATAL_FAILURE(Generate(bs, "during", 600));
+  } else {
+    // More input, then the next Produce requests (the relay's: the
+    // generator is done) fail; librdkafka does not retry this error
+    // (unlike TOPIC_AUTHORIZATION_FAILED, it does not mark the topic
+    // unusable either: that one makes the next produce call fail at once,
+    // which stops the relay with a non-retryable error).
+    ASSERT_NO_FATAL_FAILURE(Generate(bs, "during", 600));
+    const auto produce = kafka::MockCluster::ApiKeyByName("Produce");
+    const auto denied = kafka::MockCluster::ErrorCodeByName("INVALID_RECORD");
+    ASSERT_TRUE(produce.ok() && denied.ok());
+    ASSERT_TRUE(cluster->PushRequestErrors(*produce, 3, *denied).ok());
+  }
   st = DriveUntil({step}, [&] { return (*relay)->stats().consumer.checkpoint_failures >= 1; }, 20s);
   ASSERT_TRUE(st.ok()) << st.ToString();
   checkpoint_at_failure = last_checkpoint;
   const auto failed = (*relay)->stats();
   EXPECT_GE(failed.consumer.rewinds, 1u);
   EXPECT_GE(failed.producer.failed, 1u);
-  // A second failure (after the rewind's replay) while still down.
-  st = DriveUntil({step}, [&] { return (*relay)->stats().consumer.checkpoint_failures >= 2; }, 20s);
-  ASSERT_TRUE(st.ok()) << st.ToString();
-
-  ASSERT_TRUE(cluster->SetBrokerUp(2).ok());
-  output_down = false;
+  if (fault == Fault::kLeaderDown) {
+    // A second failure (after the rewind's replay) while still down.
+    st = DriveUntil({step}, [&] { return (*relay)->stats().consumer.checkpoint_failures >= 2; }, 20s);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_TRUE(cluster->SetBrokerUp(2).ok());
+    output_down = false;
+  }
   high = HighWatermarks(bs, "in", kPartitions);
   ASSERT_TRUE(high.ok());
   st = DriveUntil({step}, [&] { return checkpointed_to(*high); }, 30s);
@@ -204,6 +226,11 @@ TEST(RelayFault, OutputLeaderDownPastMessageTimeoutRewindsAndLosesNothing) {
             << " failed deliveries, " << (*relay)->stats().consumer.rewinds << " rewinds, " << index.repeats
             << " repeated output records\n";
 }
+
+INSTANTIATE_TEST_SUITE_P(Faults, RelayDeliveryFault, ::testing::Values(Fault::kLeaderDown, Fault::kProduceErrors),
+                         [](const auto& param_info) {
+                           return std::string(param_info.param == Fault::kLeaderDown ? "OutputLeaderDown" : "ProduceErrors");
+                         });
 
 TEST(RelayFault, LostAssignmentDropsStateWithoutCheckpointAndLosesNothing) {
   auto cluster = kafka::MockCluster::Create(1);
@@ -287,6 +314,50 @@ TEST(RelayFault, LostAssignmentDropsStateWithoutCheckpointAndLosesNothing) {
   ASSERT_NO_FATAL_FAILURE(ExpectOutputEqualsReference(bs, &index));
   // The unsaved range was relayed again, with the same stamps.
   EXPECT_GT(index.repeats, 0u);
+}
+
+TEST(RelayFault, FatalProducerErrorStopsInsteadOfRewinding) {
+  auto cluster = kafka::MockCluster::Create(1);
+  ASSERT_TRUE(cluster.ok());
+  const std::string bs = cluster->bootstraps();
+  ASSERT_TRUE(cluster->CreateTopic("in", kPartitions).ok());
+  ASSERT_TRUE(cluster->CreateTopic("out", kPartitions).ok());
+  ASSERT_NO_FATAL_FAILURE(Generate(bs, "before", 300));
+  auto high = HighWatermarks(bs, "in", kPartitions);
+  ASSERT_TRUE(high.ok());
+  TempDir dir;
+  auto store = CheckpointStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  auto o = RelayTestOptions(bs, "in", "out", "");
+  o.group = "fatal";
+  auto relay = kafka::Relay::Create(**store, o);
+  ASSERT_TRUE(relay.ok()) << relay.status().ToString();
+  Status st = DriveUntil({[&] { return (*relay)->RunFor(20ms); }}, [&] {
+    std::vector<kafka::PartitionPosition> saved = (*relay)->Positions();
+    for (auto& p : saved) p.next = p.checkpointed;
+    return CaughtUp(saved, *high);
+  }, 30s);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+
+  // The broker answers the relay's next Produce request with a sequence
+  // error: librdkafka's idempotent producer raises a fatal error.
+  ASSERT_NO_FATAL_FAILURE(Generate(bs, "after", 300));
+  const auto produce = kafka::MockCluster::ApiKeyByName("Produce");
+  const auto sequence = kafka::MockCluster::ErrorCodeByName("OUT_OF_ORDER_SEQUENCE_NUMBER");
+  ASSERT_TRUE(produce.ok() && sequence.ok());
+  ASSERT_TRUE(cluster->PushRequestErrors(*produce, 1, *sequence).ok());
+  const auto start = Clock::now();
+  while (st.ok() && Clock::now() - start < 20s) st = (*relay)->RunFor(20ms);
+  EXPECT_EQ(st.code(), Code::kAborted) << st.ToString();
+  EXPECT_NE(st.message().find("fatal producer error"), std::string_view::npos) << st.ToString();
+  EXPECT_EQ((*relay)->RunFor(10ms).code(), Code::kAborted);  // stays stopped
+  // Nothing of the failed range was acknowledged, so nothing was checkpointed.
+  for (const auto& [p, h] : *high) {
+    auto off = (*store)->LoadOffset(TopicPartition{Topic("in"), Partition(p)});
+    ASSERT_TRUE(off.ok() && off->has_value());
+    EXPECT_EQ((*off)->value(), h) << "partition " << p;
+  }
+  EXPECT_FALSE((*relay)->Close(5s).ok());  // the producer's fatal error again
 }
 
 TEST(RelayFault, MissingTopicsAreNamedPromptly) {
