@@ -12,18 +12,12 @@
 #include "exactly/envelope.h"
 #include "exactly/kafka/consumer.h"
 #include "exactly/kafka/producer.h"
+#include "exactly/kafka/read_back.h"
 #include "exactly/kafka/relay.h"
 
 namespace exactly::relay_demo {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-using namespace std::chrono_literals;
-
-std::chrono::milliseconds Left(Clock::time_point deadline) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-}
 
 std::vector<OwnedHeader> UserHeaders(const std::vector<OwnedHeader>& headers) {
   std::vector<OwnedHeader> out;
@@ -78,59 +72,7 @@ void AddChunk(Assembly& a, const Envelope& env, const OwnedRecord& r) {
 
 Result<std::vector<OwnedRecord>> ReadTopic(const std::string& bootstraps, const std::string& topic,
                                            std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  // A producer handle only to read the partition count from metadata.
-  auto meta = kafka::Producer::Create(kafka::KafkaConfig{{"bootstrap.servers", bootstraps}});
-  if (!meta.ok()) return meta.status();
-  auto partitions = meta->PartitionCount(topic, Left(deadline));
-  if (!partitions.ok()) return partitions.status();
-
-  auto consumer = kafka::Consumer::Create(kafka::KafkaConfig{{"bootstrap.servers", bootstraps},
-                                                             {"fetch.wait.max.ms", "10"},
-                                                             {"enable.auto.commit", "false"},
-                                                             {"auto.offset.reset", "error"}});
-  if (!consumer.ok()) return consumer.status();
-  std::vector<std::int64_t> high(static_cast<std::size_t>(*partitions));
-  std::vector<kafka::TopicPartitionOffset> assignment;
-  std::uint64_t to_read = 0;
-  for (std::int32_t p = 0; p < *partitions; ++p) {
-    const TopicPartition tp{Topic(topic), Partition(p)};
-    auto wm = consumer->QueryWatermarks(tp, Left(deadline));
-    if (!wm.ok()) return wm.status();
-    if (wm->low.value() != 0) {
-      return Status::Corruption(fmt::format("{} starts at offset {}: the broker deleted records (retention)",
-                                            tp.ToString(), wm->low.value()));
-    }
-    high[static_cast<std::size_t>(p)] = wm->high.value();
-    to_read += static_cast<std::uint64_t>(wm->high.value());
-    assignment.push_back({tp, kafka::kOffsetBeginning});
-  }
-  EXACTLY_RETURN_IF_ERROR(consumer->Assign(assignment));
-  std::vector<std::vector<OwnedRecord>> per(static_cast<std::size_t>(*partitions));
-  std::uint64_t got = 0;
-  while (got < to_read) {
-    if (Left(deadline).count() <= 0) {
-      return Status::TimedOut(fmt::format("read {} of {} records of {} in time", got, to_read, topic));
-    }
-    auto msg = consumer->Poll(100ms);
-    if (!msg.ok()) return msg.status();
-    if (msg->empty()) continue;
-    if (!msg->ok()) {
-      if (msg->partition_eof()) continue;
-      return msg->status();
-    }
-    const auto p = static_cast<std::size_t>(msg->partition().value());
-    if (msg->offset().value() >= high[p]) continue;  // written after the watermarks were read
-    per[p].push_back(OwnedRecord::FromView(msg->view()));
-    ++got;
-  }
-  (void)consumer->Close(5s);
-  std::vector<OwnedRecord> all;
-  all.reserve(got);
-  for (auto& v : per) {
-    for (auto& r : v) all.push_back(std::move(r));
-  }
-  return all;
+  return kafka::ReadTopicToEnd(kafka::KafkaConfig{{"bootstrap.servers", bootstraps}}, topic, 0, timeout);
 }
 
 Reference ComputeReference(const std::vector<OwnedRecord>& input, UnstampedPolicy unstamped,

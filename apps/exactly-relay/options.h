@@ -42,10 +42,6 @@ struct AppOptions {
 // are merged). Errors are kInvalidArgument with a message for the user.
 Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_text);
 
-// "7d", "12h", "30m", "45s", "500ms", "1h30m", or plain milliseconds.
-Result<std::int64_t> ParseDurationMs(std::string_view text);
-// Plain bytes, or with a suffix k/K/KiB, M/MiB, G/GiB (powers of 1024).
-Result<std::uint64_t> ParseByteCount(std::string_view text);
 
 // Applies the -X lists to a base config: `properties` first, then the
 // client-specific ones. Validates every property against librdkafka.

@@ -7,6 +7,6 @@ add_executable(exactly-replay
                ${CMAKE_CURRENT_LIST_DIR}/progress.cc
                ${CMAKE_CURRENT_LIST_DIR}/replay.cc
                ${CMAKE_CURRENT_LIST_DIR}/stats.cc)
-target_link_libraries(exactly-replay PRIVATE exactly::exactly Boost::program_options fmt::fmt)
+target_link_libraries(exactly-replay PRIVATE exactly::exactly exactly_app_common Boost::program_options fmt::fmt)
 exactly_warnings(exactly-replay)
 install(TARGETS exactly-replay RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

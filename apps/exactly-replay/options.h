@@ -39,10 +39,6 @@ struct ReplayOptions {
 // *help_text. Errors are kInvalidArgument with a message for the user.
 Result<ReplayOptions> ParseCommandLine(int argc, const char* const* argv, std::string* help_text);
 
-// "7d", "12h", "30m", "45s", "500ms", "1h30m", or plain milliseconds.
-Result<std::int64_t> ParseDurationMs(std::string_view text);
 
-// A byte count: plain, or with a suffix k/K/KiB, M/MiB, G/GiB (powers of 1024).
-Result<std::uint64_t> ParseByteCount(std::string_view text);
 
 }  // namespace exactly::replay

@@ -2,8 +2,9 @@
 //
 // The DedupConsumer loop on its own: application state kept in the
 // AppTransaction advances exactly once per delivered message through
-// failed pre-checkpoint hooks, retryable handler errors and a consumer
-// destroyed without its final checkpoint; and bad options are refused.
+// failed pre-checkpoint hooks, retryable handler errors, a broker outage
+// (logged, retried) and a consumer destroyed without its final
+// checkpoint; and bad options are refused.
 #include <gtest/gtest.h>
 
 #include <charconv>
@@ -255,6 +256,41 @@ TEST_F(DedupConsumerTest, PipelinedCheckpointsRewindOnFailedOrLateAcknowledgemen
     ASSERT_TRUE(offset.ok() && offset->has_value());
     EXPECT_EQ((*offset)->value(), h);
   }
+}
+
+TEST_F(DedupConsumerTest, BrokerOutageIsLoggedAndRetried) {
+  TempDir dir;
+  auto store = CheckpointStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  Counting counting;
+  DedupConsumerHooks hooks;
+  hooks.on_message = std::ref(counting);
+  std::vector<std::string> log;
+  auto options = Options();
+  options.log = [&](std::string_view line) { log.emplace_back(line); };
+  auto consumer = DedupConsumer::Create(**store, options, hooks);
+  ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
+  // Joined and consuming...
+  Status st = DriveUntil({[&] { return (*consumer)->RunFor(10ms); }}, [&] { return counting.calls > 0; }, 30s);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  // ...when the only broker goes away: a transient error, logged, while
+  // the loop keeps running (shorter than the session timeout).
+  ASSERT_TRUE(cluster_->SetBrokerDown(1).ok());
+  const auto logged = [&] {
+    for (const auto& line : log) {
+      // From the client's error callback (e.g. "Connect to ... failed").
+      if (line.starts_with("client error") && line.find("librdkafka retries") != std::string::npos) return true;
+    }
+    return false;
+  };
+  st = DriveUntil({[&] { return (*consumer)->RunFor(10ms); }}, logged, 15s);
+  ASSERT_TRUE(cluster_->SetBrokerUp(1).ok());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  // Back: it catches up, with nothing counted twice.
+  st = RunToEnd(**consumer);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE((*consumer)->Close(30s).ok());
+  ASSERT_NO_FATAL_FAILURE(ExpectCommittedCounts(**store));
 }
 
 TEST(DedupConsumerOptions, BadOptionsAreRefused) {

@@ -18,6 +18,7 @@
 #include "exactly/crc32c.h"
 #include "exactly/envelope.h"
 #include "exactly/kafka/consumer.h"
+#include "exactly/kafka/read_back.h"
 
 namespace exactly::testing {
 
@@ -46,51 +47,10 @@ kafka::KafkaConfig ProducerConfig(const std::string& bootstraps) {
 
 Result<std::vector<OwnedRecord>> ReadAll(const std::string& bootstraps, const std::string& topic, int partitions,
                                          std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
   auto conf = ConsumerConfig(bootstraps);
   // EXACTLY_TEST_DEBUG=broker,protocol,... turns on librdkafka debug logs when diagnosing a test.
   if (const char* dbg = std::getenv("EXACTLY_TEST_DEBUG")) conf.Set("debug", dbg);
-  auto consumer = kafka::Consumer::Create(conf);
-  if (!consumer.ok()) return consumer.status();
-  std::vector<std::int64_t> high(static_cast<std::size_t>(partitions));
-  std::vector<kafka::TopicPartitionOffset> assignment;
-  std::size_t to_read = 0;
-  for (int p = 0; p < partitions; ++p) {
-    TopicPartition tp{Topic(topic), Partition(p)};
-    auto wm = consumer->QueryWatermarks(tp, Left(deadline));
-    if (!wm.ok()) return wm.status();
-    if (wm->low.value() != 0) {
-      return Status::Corruption(fmt::format("{} starts at {}: the mock dropped data", tp.ToString(), wm->low.value()));
-    }
-    high[static_cast<std::size_t>(p)] = wm->high.value();
-    to_read += static_cast<std::size_t>(wm->high.value());
-    assignment.push_back({tp, kafka::kOffsetBeginning});
-  }
-  EXACTLY_RETURN_IF_ERROR(consumer->Assign(assignment));
-  std::vector<std::vector<OwnedRecord>> per(static_cast<std::size_t>(partitions));
-  std::size_t got = 0;
-  while (got < to_read) {
-    if (Left(deadline).count() <= 0) {
-      return Status::TimedOut(fmt::format("read {} of {} records of {} in time", got, to_read, topic));
-    }
-    auto msg = consumer->Poll(100ms);
-    if (!msg.ok()) return msg.status();
-    if (msg->empty()) continue;
-    if (!msg->ok()) {
-      if (msg->partition_eof()) continue;
-      return msg->status();
-    }
-    const auto p = static_cast<std::size_t>(msg->partition().value());
-    if (msg->offset().value() >= high[p]) continue;  // written after we looked
-    per[p].push_back(OwnedRecord::FromView(msg->view()));
-    ++got;
-  }
-  (void)consumer->Close(5s);
-  std::vector<OwnedRecord> all;
-  for (auto& v : per) {
-    for (auto& r : v) all.push_back(std::move(r));
-  }
-  return all;
+  return kafka::ReadTopicToEnd(conf, topic, partitions, timeout);
 }
 
 Result<std::vector<Reassembled>> ReassembleByHand(const std::vector<OwnedRecord>& records) {

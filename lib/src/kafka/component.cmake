@@ -9,6 +9,7 @@ add_library(exactly_kafka STATIC
             ${CMAKE_CURRENT_LIST_DIR}/epoch_dir.cc
             ${CMAKE_CURRENT_LIST_DIR}/stamped_producer.cc
             ${CMAKE_CURRENT_LIST_DIR}/mock_cluster.cc
+            ${CMAKE_CURRENT_LIST_DIR}/read_back.cc
             ${CMAKE_CURRENT_LIST_DIR}/dedup_consumer.cc
             ${CMAKE_CURRENT_LIST_DIR}/dedup_checkpoint.cc
             ${CMAKE_CURRENT_LIST_DIR}/dedup_rebalance.cc

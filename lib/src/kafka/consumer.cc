@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <mutex>
 #include <random>
@@ -51,6 +52,9 @@ bool Cooperative(rd_kafka_t* rk) {
 struct Consumer::Impl {
   std::mutex mu;
   Status fatal;
+  // Set once `fatal` is: Poll() checks it on every call, since librdkafka
+  // reports a fatal error through the error callback, not as a message.
+  std::atomic<bool> has_fatal{false};
   Status rebalance_error;  // reported by the next Poll()
   std::atomic<bool> has_rebalance_error{false};  // lets Poll() skip the lock
   RebalanceListener* listener = nullptr;
@@ -112,16 +116,25 @@ struct Consumer::Impl {
     self->SetRebalanceError(std::move(st));
   }
 
+  // Served from inside Poll() (the main queue is forwarded to the
+  // consumer queue), on the polling thread.
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept {
-    if (err != RD_KAFKA_RESP_ERR__FATAL) return;
     auto* self = static_cast<Impl*>(opaque);
     try {
-      char buf[512] = {0};
-      const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
-      std::lock_guard lock(self->mu);
-      if (self->fatal.ok()) {
-        self->fatal = Status::Aborted(
-            fmt::format("fatal consumer error: {} ({}); {}", buf, rd_kafka_err2name(orig), reason ? reason : ""));
+      if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        Status st = detail::FatalErrorStatus(rk, "consumer", reason);
+        std::lock_guard lock(self->mu);
+        if (self->fatal.ok()) self->fatal = std::move(st);
+        self->has_fatal.store(true, std::memory_order_release);
+        return;
+      }
+      // Transient (brokers down, connection refused, ...): librdkafka
+      // retries by itself; the owner decides whether to log it.
+      Status st = FromError(static_cast<rd_kafka_resp_err_t>(err), reason ? reason : "client error");
+      if (self->listener != nullptr) {
+        self->listener->OnTransientError(st);
+      } else {
+        std::fprintf(stderr, "exactly: consumer: %s\n", st.ToString().c_str());
       }
     } catch (...) {
     }
@@ -183,9 +196,7 @@ Result<KafkaMessage> Consumer::Poll(std::chrono::milliseconds timeout) {
     impl_->has_rebalance_error.store(false, std::memory_order_relaxed);
     if (!impl_->rebalance_error.ok()) return std::exchange(impl_->rebalance_error, Status::OK());
   }
-  if (!msg.empty() && !msg.ok()) {
-    if (Status fatal = impl_->Fatal(); !fatal.ok()) return fatal;
-  }
+  if (impl_->has_fatal.load(std::memory_order_acquire)) return impl_->Fatal();
   return msg;
 }
 

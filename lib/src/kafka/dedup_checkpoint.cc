@@ -42,12 +42,7 @@ Status DedupConsumer::Impl::DoCheckpoint(std::chrono::milliseconds hook_timeout)
   // to the Commit, so the hook covers everything the checkpoint covers.
   if (hooks.pre_checkpoint) {
     Status st = Guard("pre-checkpoint hook", [&] { return hooks.pre_checkpoint(hook_timeout); });
-    if (!st.ok()) {
-      ++stats.checkpoint_failures;
-      st = st.WithContext("pre-checkpoint hook");
-      Rewind(st.ToString());
-      return st;
-    }
+    if (!st.ok()) return FailCheckpoint(st.WithContext("pre-checkpoint hook"));
   }
   if (pending) EXACTLY_RETURN_IF_ERROR(FinishPending(/*flushed=*/true));
   if (dirty.empty() && txn->empty()) return Status::OK();
@@ -150,12 +145,7 @@ Status DedupConsumer::Impl::FinishPending(bool flushed) {
     if (!flushed && Clock::now() - pending->started <= options.hook_timeout) return Status::OK();  // not yet
     st = Status::TimedOut(fmt::format("outputs not acknowledged within {} ms", options.hook_timeout.count()));
   }
-  if (!st.ok()) {
-    ++stats.checkpoint_failures;
-    st = st.WithContext("checkpoint outputs");
-    Rewind(st.ToString());
-    return st;
-  }
+  if (!st.ok()) return FailCheckpoint(st.WithContext("checkpoint outputs"));
   if (flushed) return PendingWritten(store.Commit(std::move(pending->cp)));
   // Every output below the checkpoint is acknowledged: write it while the
   // loop goes on. Nothing else touches the Checkpoint or the covered
@@ -199,6 +189,18 @@ Status DedupConsumer::Impl::PendingWritten(Status st) {
   }
   pending.reset();
   return Status::OK();
+}
+
+Status DedupConsumer::Impl::FailCheckpoint(Status st) {
+  ++stats.checkpoint_failures;
+  if (st.code() == Code::kAborted) {
+    // Rewinding would only fail the same way, forever: stop, and say why.
+    // The state directory still holds the last good checkpoint.
+    Stop(st);
+    return st;
+  }
+  Rewind(st.ToString());
+  return st;
 }
 
 void DedupConsumer::Impl::Rewind(std::string_view why) {

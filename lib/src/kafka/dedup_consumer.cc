@@ -155,10 +155,29 @@ void DedupConsumer::Impl::HandleEvent(const KafkaMessage& msg) {
                                      st.message())));
     return;
   }
-  // Transient (broker down, leader moves): librdkafka retries by itself.
+  // A subscribed topic the cluster does not have: librdkafka would wait
+  // for it forever, which looks like a hang. Reported after the first
+  // metadata answer, so this is bounded by the metadata round trip.
+  if (st.code() == Code::kNotFound) {
+    const std::string topic(msg.topic());
+    Stop(Status::NotFound(fmt::format("input topic '{}' does not exist on the cluster (create it first): {}",
+                                      topic.empty() ? std::string("?") : topic, st.message())));
+    return;
+  }
+  LogTransient(st, "consumer error");
+}
+
+void DedupConsumer::Impl::LogTransient(const Status& st, std::string_view source) {
   ++consume_errors;
   if (consume_errors <= 10 || consume_errors % 1000 == 0) {
-    Log(fmt::format("consumer error (#{}; librdkafka retries): {}", consume_errors, st.ToString()));
+    Log(fmt::format("{} (#{}; librdkafka retries): {}", source, consume_errors, st.ToString()));
+  }
+}
+
+void DedupConsumer::Impl::OnTransientError(const Status& error) noexcept {
+  try {
+    LogTransient(error, "client error");
+  } catch (...) {
   }
 }
 

@@ -46,10 +46,13 @@ struct DedupConsumer::Impl final : RebalanceListener {
   // --- RebalanceListener (dedup_rebalance.cc) ---
   void OnAssigned(std::span<const TopicPartition> partitions, std::span<Offset> start) noexcept override;
   void OnRevoked(std::span<const TopicPartition> partitions, bool lost) noexcept override;
+  void OnTransientError(const Status& error) noexcept override;
 
   // --- loop (dedup_consumer.cc) ---
   void Process(const KafkaMessage& msg);
   void HandleEvent(const KafkaMessage& msg);
+  // Logs a transient error, the first ten and then every thousandth.
+  void LogTransient(const Status& st, std::string_view source);
   Entry* Lookup(std::string_view topic, Partition partition);
   Entry* Find(const TopicPartition& tp);
   void Remove(const TopicPartition& tp);
@@ -81,6 +84,9 @@ struct DedupConsumer::Impl final : RebalanceListener {
   void Rewind(std::string_view why);
   // Records the error that stops the loop (the first one wins).
   void Stop(Status st);
+  // A failed checkpoint: rewinds, unless retrying cannot help (`st` is
+  // kAborted, e.g. the output producer's fatal error), which stops.
+  Status FailCheckpoint(Status st);
   void Log(std::string_view text) const;
 
   CheckpointStore& store;

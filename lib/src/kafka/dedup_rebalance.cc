@@ -70,6 +70,7 @@ void DedupConsumer::Impl::OnRevoked(std::span<const TopicPartition> partitions, 
   try {
     ++stats.revocations;
     if (lost) {
+      ++stats.lost;
       // Another member may already own them and be checkpointing them:
       // writing their state now could interleave with its checkpoints. A
       // pipelined checkpoint covering them is dropped by the rewind.

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
 #include <string>
 
 namespace exactly::kafka::detail {
@@ -36,6 +37,72 @@ Result<HandlePtr> NewHandle(rd_kafka_type_t type, ConfPtr conf) {
   }
   (void)conf.release();
   return HandlePtr(rk);
+}
+
+Result<std::size_t> ParseSizeProperty(std::string_view key, std::string_view text) {
+  std::size_t v = 0;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size()) {
+    return Status::InvalidArgument(fmt::format("librdkafka property '{}={}' is not a byte count", key, text));
+  }
+  return v;
+}
+
+Result<ProducerHandle> NewProducer(const KafkaConfig& config, void* opaque, DeliveryCallback on_delivery,
+                                   ErrorCallback on_error) {
+  auto conf = BuildConf(config);
+  if (!conf.ok()) return conf.status();
+  ProducerHandle out;
+  char buf[64] = {0};
+  size_t size = sizeof buf;
+  if (rd_kafka_conf_get(conf->get(), "message.max.bytes", buf, &size) != RD_KAFKA_CONF_OK) {
+    return Status::Internal("librdkafka has no message.max.bytes property");
+  }
+  auto max_bytes = ParseSizeProperty("message.max.bytes", buf);
+  if (!max_bytes.ok()) return max_bytes.status();
+  out.max_message_bytes = *max_bytes;
+  rd_kafka_conf_set_opaque(conf->get(), opaque);
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), on_delivery);
+  rd_kafka_conf_set_error_cb(conf->get(), on_error);
+  auto rk = NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk.ok()) return rk.status();
+  out.rk = std::move(*rk);
+  return out;
+}
+
+Status FatalErrorStatus(rd_kafka_t* rk, std::string_view client, const char* reason) {
+  char buf[512] = {0};
+  const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
+  return Status::Aborted(
+      fmt::format("fatal {} error: {} ({}); {}", client, buf, rd_kafka_err2name(orig), reason ? reason : ""));
+}
+
+namespace {
+// librdkafka copies a zero-length value only by pointer; give it one that
+// outlives every message.
+constexpr char kEmpty[1] = {0};
+}  // namespace
+
+rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* rk, const std::string& topic, const OutgoingRecord& record,
+                                void* opaque) {
+  HeadersPtr hdrs(rd_kafka_headers_new(record.headers.size()));
+  for (const HeaderView& h : record.headers) {
+    rd_kafka_header_add(hdrs.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
+                        h.value ? (h.value->empty() ? kEmpty : h.value->data()) : nullptr,
+                        h.value ? static_cast<ssize_t>(h.value->size()) : 0);
+  }
+  const void* key = record.key ? (record.key->empty() ? kEmpty : record.key->data()) : nullptr;
+  void* value = const_cast<char*>(record.value ? (record.value->empty() ? kEmpty : record.value->data()) : nullptr);
+  // librdkafka's RD_KAFKA_V_* macros do not parenthesise their arguments.
+  const std::int32_t partition = record.partition ? record.partition->value() : RD_KAFKA_PARTITION_UA;
+  const std::size_t key_len = record.key ? record.key->size() : 0;
+  const std::size_t value_len = record.value ? record.value->size() : 0;
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_HEADERS(hdrs.get()),
+      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) (void)hdrs.release();  // now owned by the queued message
+  return err;
 }
 
 namespace {

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "exactly/kafka/config.h"
+#include "exactly/kafka/producer.h"
 #include "exactly/status.h"
 
 namespace exactly::kafka::detail {
@@ -60,6 +61,30 @@ Status SetProperty(rd_kafka_conf_t* conf, std::string_view key, std::string_view
 Result<ConfPtr> BuildConf(const KafkaConfig& config);
 // Creates a client, taking ownership of `conf` on success and failure.
 Result<HandlePtr> NewHandle(rd_kafka_type_t type, ConfPtr conf);
+
+// A producer client: `config` applied, `opaque` handed to both callbacks.
+// Also reads back `message.max.bytes` as librdkafka resolved it; a value
+// that is not a plain decimal is kInvalidArgument (never an exception).
+struct ProducerHandle {
+  HandlePtr rk;
+  std::size_t max_message_bytes = 0;
+};
+using DeliveryCallback = void (*)(rd_kafka_t*, const rd_kafka_message_t*, void*);
+using ErrorCallback = void (*)(rd_kafka_t*, int, const char*, void*);
+Result<ProducerHandle> NewProducer(const KafkaConfig& config, void* opaque, DeliveryCallback on_delivery,
+                                   ErrorCallback on_error);
+
+// A decimal size property ("message.max.bytes" = "1000000").
+Result<std::size_t> ParseSizeProperty(std::string_view key, std::string_view text);
+
+// For error callbacks: the client's fatal error (rd_kafka_fatal_error) as
+// kAborted, naming `client` and librdkafka's reason.
+Status FatalErrorStatus(rd_kafka_t* rk, std::string_view client, const char* reason);
+
+// Queues a copy of `record` (key, value and headers) with `opaque` as the
+// message's opaque; librdkafka's error code, e.g. __QUEUE_FULL.
+rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* rk, const std::string& topic, const OutgoingRecord& record,
+                                void* opaque);
 
 // Maps a librdkafka error code to a Status (OK for NO_ERROR), prefixed
 // with `what`. Transport, timeout and leadership errors are retryable.

@@ -120,6 +120,11 @@ Status MockCluster::SetLeader(std::string_view topic, Partition partition, std::
   return FromError(rd_kafka_mock_partition_set_leader(impl_->cluster.get(), name.c_str(), partition.value(), broker),
                    fmt::format("set leader of {}[{}] to {}", name, partition.value(), broker));
 }
+Status MockCluster::SetCoordinator(std::string_view key_type, std::string_view key, std::int32_t broker) {
+  const std::string type(key_type), name(key);
+  return FromError(rd_kafka_mock_coordinator_set(impl_->cluster.get(), type.c_str(), name.c_str(), broker),
+                   fmt::format("set {} coordinator of '{}' to {}", type, name, broker));
+}
 Status MockCluster::SetRtt(std::int32_t broker, int rtt_ms) {
   if (rtt_ms < 0) return Status::InvalidArgument(fmt::format("negative rtt {}", rtt_ms));
   return FromError(rd_kafka_mock_broker_set_rtt(impl_->cluster.get(), broker, rtt_ms),
@@ -135,6 +140,11 @@ Status MockCluster::PushRequestErrors(std::int16_t api_key, std::size_t count, i
 
 void MockCluster::ClearRequestErrors(std::int16_t api_key) {
   rd_kafka_mock_clear_request_errors(impl_->cluster.get(), api_key);
+}
+
+void MockCluster::SetTopicError(std::string_view topic, int error_code) {
+  const std::string name(topic);
+  rd_kafka_mock_topic_set_error(impl_->cluster.get(), name.c_str(), static_cast<rd_kafka_resp_err_t>(error_code));
 }
 
 Result<std::int16_t> MockCluster::ApiKeyByName(std::string_view name) {

@@ -18,9 +18,6 @@ using detail::TimeoutMs;
 
 namespace {
 using Clock = std::chrono::steady_clock;
-// librdkafka copies a zero-length value only by pointer; give it one that
-// outlives every message.
-constexpr char kEmpty[1] = {0};
 }  // namespace
 
 struct Producer::Impl {
@@ -61,13 +58,9 @@ struct Producer::Impl {
     if (err != RD_KAFKA_RESP_ERR__FATAL) return;  // transient: librdkafka retries by itself
     auto* self = static_cast<Impl*>(opaque);
     try {
-      char buf[512] = {0};
-      const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
+      Status st = detail::FatalErrorStatus(rk, "producer", reason);
       std::lock_guard lock(self->mu);
-      if (self->fatal.ok()) {
-        self->fatal = Status::Aborted(fmt::format("fatal producer error: {} ({}); {}", buf,
-                                                  rd_kafka_err2name(orig), reason ? reason : ""));
-      }
+      if (self->fatal.ok()) self->fatal = std::move(st);
     } catch (...) {
     }
   }
@@ -84,20 +77,11 @@ Producer& Producer::operator=(Producer&&) noexcept = default;
 Producer::~Producer() = default;
 
 Result<Producer> Producer::Create(const KafkaConfig& config) {
-  auto conf = detail::BuildConf(config);
-  if (!conf.ok()) return conf.status();
   auto impl = std::make_unique<Impl>();
-  char buf[64];
-  size_t size = sizeof buf;
-  if (rd_kafka_conf_get(conf->get(), "message.max.bytes", buf, &size) == RD_KAFKA_CONF_OK) {
-    impl->max_message_bytes = std::stoul(buf);
-  }
-  rd_kafka_conf_set_opaque(conf->get(), impl.get());
-  rd_kafka_conf_set_dr_msg_cb(conf->get(), &Impl::OnDelivery);
-  rd_kafka_conf_set_error_cb(conf->get(), &Impl::OnError);
-  auto rk = detail::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
-  if (!rk.ok()) return rk.status();
-  impl->rk = std::move(*rk);
+  auto handle = detail::NewProducer(config, impl.get(), &Impl::OnDelivery, &Impl::OnError);
+  if (!handle.ok()) return handle.status();
+  impl->max_message_bytes = handle->max_message_bytes;
+  impl->rk = std::move(handle->rk);
   return Producer(std::move(impl));
 }
 
@@ -107,30 +91,11 @@ Status Producer::Produce(const OutgoingRecord& record, std::chrono::milliseconds
   const std::string topic(record.topic);
   const auto deadline = Clock::now() + timeout;
   for (;;) {
-    detail::HeadersPtr hdrs(rd_kafka_headers_new(record.headers.size()));
-    for (const HeaderView& h : record.headers) {
-      rd_kafka_header_add(hdrs.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
-                          h.value ? (h.value->empty() ? kEmpty : h.value->data()) : nullptr,
-                          h.value ? static_cast<ssize_t>(h.value->size()) : 0);
-    }
-    const void* key = record.key ? (record.key->empty() ? kEmpty : record.key->data()) : nullptr;
-    const void* value = record.value ? (record.value->empty() ? kEmpty : record.value->data()) : nullptr;
     // Counted before the call: its delivery report may run before producev
     // returns, and delivered + failed must never exceed produced.
     impl_->produced.fetch_add(1, std::memory_order_relaxed);
-    // librdkafka's RD_KAFKA_V_* macros do not parenthesise their arguments.
-    const std::int32_t partition = record.partition ? record.partition->value() : RD_KAFKA_PARTITION_UA;
-    const std::size_t key_len = record.key ? record.key->size() : 0;
-    const std::size_t value_len = record.value ? record.value->size() : 0;
-    void* value_ptr = const_cast<void*>(value);
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        impl_->rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value_ptr, value_len),
-        RD_KAFKA_V_HEADERS(hdrs.get()), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      (void)hdrs.release();  // now owned by the queued message
-      return Status::OK();
-    }
+    const rd_kafka_resp_err_t err = detail::ProduceCopy(impl_->rk.get(), topic, record, nullptr);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::OK();
     impl_->produced.fetch_sub(1, std::memory_order_relaxed);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());

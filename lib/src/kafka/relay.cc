@@ -129,6 +129,12 @@ Result<std::unique_ptr<Relay>> Relay::Create(CheckpointStore& store, RelayOption
       auto dl = CheckTopic(*lookup, o.dead_letter_topic, "dead-letter", o.metadata_timeout);
       if (!dl.ok()) return dl.status();
     }
+    // The consumer would report a missing input too, but only once it ran
+    // for a while; say it here, before joining the group.
+    for (const auto& in : o.inputs) {
+      auto count = CheckTopic(*lookup, in, "input", o.metadata_timeout);
+      if (!count.ok()) return count.status();
+    }
   }
 
   RelayOutputSpec spec;

@@ -13,9 +13,6 @@ namespace exactly::kafka {
 
 namespace {
 using Clock = std::chrono::steady_clock;
-// librdkafka copies a zero-length value only by pointer; give it one that
-// outlives every message.
-constexpr char kEmpty[1] = {0};
 }  // namespace
 
 struct TrackedProducer::Impl {
@@ -38,13 +35,9 @@ struct TrackedProducer::Impl {
     if (err != RD_KAFKA_RESP_ERR__FATAL) return;  // transient: librdkafka retries by itself
     auto* self = static_cast<TrackedProducer*>(opaque);
     try {
-      char buf[512] = {0};
-      const rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
+      Status st = detail::FatalErrorStatus(rk, "producer", reason);
       std::lock_guard lock(self->mu_);
-      if (self->fatal_.ok()) {
-        self->fatal_ = Status::Aborted(fmt::format("fatal producer error: {} ({}); {}", buf, rd_kafka_err2name(orig),
-                                                   reason ? reason : ""));
-      }
+      if (self->fatal_.ok()) self->fatal_ = std::move(st);
     } catch (...) {
     }
   }
@@ -58,21 +51,12 @@ Result<std::unique_ptr<TrackedProducer>> TrackedProducer::Create(const KafkaConf
     return Status::InvalidArgument(fmt::format("enable.idempotence={} is not allowed here", *idem));
   }
   conf_pairs.Set("enable.idempotence", "true");
-  auto conf = detail::BuildConf(conf_pairs);
-  if (!conf.ok()) return conf.status();
   std::unique_ptr<TrackedProducer> self(new TrackedProducer());
-  char buf[64];
-  size_t size = sizeof buf;
-  if (rd_kafka_conf_get(conf->get(), "message.max.bytes", buf, &size) == RD_KAFKA_CONF_OK) {
-    self->max_message_bytes_ = std::stoul(buf);
-  }
-  rd_kafka_conf_set_opaque(conf->get(), self.get());
-  rd_kafka_conf_set_dr_msg_cb(conf->get(), &Impl::OnDeliveryReport);
-  rd_kafka_conf_set_error_cb(conf->get(), &Impl::OnError);
-  auto rk = detail::NewHandle(RD_KAFKA_PRODUCER, std::move(*conf));
-  if (!rk.ok()) return rk.status();
+  auto handle = detail::NewProducer(conf_pairs, self.get(), &Impl::OnDeliveryReport, &Impl::OnError);
+  if (!handle.ok()) return handle.status();
+  self->max_message_bytes_ = handle->max_message_bytes;
   self->impl_ = std::make_unique<Impl>();
-  self->impl_->rk = std::move(*rk);
+  self->impl_->rk = std::move(handle->rk);
   return self;
 }
 
@@ -109,27 +93,10 @@ Status TrackedProducer::Produce(const OutgoingRecord& record, std::chrono::milli
   }
   const std::string topic(record.topic);
   const auto deadline = Clock::now() + timeout;
+  void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(batch));
   for (;;) {
-    detail::HeadersPtr hdrs(rd_kafka_headers_new(record.headers.size()));
-    for (const HeaderView& h : record.headers) {
-      rd_kafka_header_add(hdrs.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
-                          h.value ? (h.value->empty() ? kEmpty : h.value->data()) : nullptr,
-                          h.value ? static_cast<ssize_t>(h.value->size()) : 0);
-    }
-    const void* key = record.key ? (record.key->empty() ? kEmpty : record.key->data()) : nullptr;
-    void* value = const_cast<char*>(record.value ? (record.value->empty() ? kEmpty : record.value->data()) : nullptr);
-    const std::int32_t partition = record.partition ? record.partition->value() : RD_KAFKA_PARTITION_UA;
-    const std::size_t key_len = record.key ? record.key->size() : 0;
-    const std::size_t value_len = record.value ? record.value->size() : 0;
-    void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(batch));
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        impl_->rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len),
-        RD_KAFKA_V_HEADERS(hdrs.get()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      (void)hdrs.release();  // now owned by the queued message
-      return Status::OK();
-    }
+    const rd_kafka_resp_err_t err = detail::ProduceCopy(impl_->rk.get(), topic, record, opaque);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::OK();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() > 0) {

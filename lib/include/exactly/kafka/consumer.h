@@ -11,7 +11,8 @@
 //   assign partitions.
 // - Poll(timeout) returns an empty KafkaMessage on timeout, a record, or a
 //   per-partition event (KafkaMessage::ok() false, e.g. partition EOF).
-//   A fatal client error is returned as an error Status.
+//   A fatal client error (rd_kafka_fatal_error) is returned as a kAborted
+//   Status by that Poll() and every later one.
 // - Close(timeout) leaves the group and releases the handle, bounded by
 //   `timeout` (librdkafka's blocking close is avoided). The destructor of an
 //   unclosed consumer releases the handle without the group handshake.
@@ -78,6 +79,10 @@ class RebalanceListener {
   // rebalance error); committing offsets for them may fail, and any work
   // done for them now races with the new owner.
   virtual void OnRevoked(std::span<const TopicPartition> partitions, bool lost) noexcept = 0;
+  // A transient client error (brokers unreachable, a connection reset...)
+  // that librdkafka retries by itself; fatal ones are returned by Poll().
+  // Without a listener they go to stderr.
+  virtual void OnTransientError(const Status& error) noexcept { (void)error; }
 };
 
 class Consumer {

@@ -38,7 +38,8 @@
 //   staged write would be invisible to later Gets until committed), so a
 //   checkpoint with staged application writes is synchronous. Revocation,
 //   Checkpoint() and Close() are always synchronous.
-// - Rewind: if the hook fails, a retryable handler error occurs, or the
+// - Rewind: if the hook fails (other than kAborted), a retryable handler
+//   error occurs, or the
 //   store Commit fails retryably, nothing is checkpointed; every partition
 //   that processed records since the last checkpoint is reloaded from the
 //   store and the consumer seeks back to its checkpointed offset (or, if
@@ -51,10 +52,14 @@
 //   confirmed within `hook_timeout` fails the same way.
 // - Stop: a non-retryable handler error, a failed state load, a store
 //   Commit failing non-retryably (the store is then unusable: reopen it),
-//   consumption reaching a reset offset (data lost to retention), or a
-//   fatal librdkafka error stops the loop: RunFor/Run return the error,
-//   and so does every later call. Transient consumer errors (broker down,
-//   leader changes) are logged and librdkafka retries them.
+//   a hook failing with kAborted (retrying cannot help, e.g. the output
+//   producer's fatal error), consumption reaching a reset offset (data
+//   lost to retention), a subscribed topic the cluster reports unknown
+//   (kNotFound naming it, after librdkafka's first metadata answer), or a
+//   fatal librdkafka error (kAborted) stops the loop: RunFor/Run return
+//   the error, and so does every later call. Transient client and
+//   consumer errors (broker down, leader changes) are logged (the first
+//   ten, then every thousandth) and librdkafka retries them.
 // - Rebalances (eager and cooperative protocols): revoked partitions are
 //   checkpointed (hook first) and dropped from the engine; partitions
 //   reported lost are dropped without a checkpoint, and if they had
@@ -148,7 +153,8 @@ struct DedupConsumerStats {
   std::uint64_t checkpoint_failures = 0;
   std::uint64_t rewinds = 0;
   std::uint64_t assignments = 0;     // rebalance callbacks
-  std::uint64_t revocations = 0;
+  std::uint64_t revocations = 0;     // lost ones included
+  std::uint64_t lost = 0;            // revocations of partitions already lost (no checkpoint)
   std::size_t assigned = 0;          // partitions currently owned
   // steady_clock time of the last successful checkpoint, if any.
   std::optional<std::chrono::steady_clock::time_point> last_checkpoint;

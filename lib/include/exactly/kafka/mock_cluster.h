@@ -54,9 +54,16 @@ class MockCluster {
   Status SetBrokerUp(std::int32_t broker);
   Status SetLeader(std::string_view topic, Partition partition, std::int32_t broker);
   Status SetRtt(std::int32_t broker, int rtt_ms);
+  // Pins the coordinator of a consumer group (`key_type` "group") or a
+  // transactional id ("transaction") to `broker`.
+  Status SetCoordinator(std::string_view key_type, std::string_view key, std::int32_t broker);
   // The next `count` requests of `api_key` fail with `error_code`.
   Status PushRequestErrors(std::int16_t api_key, std::size_t count, int error_code);
   void ClearRequestErrors(std::int16_t api_key);
+  // Metadata requests for `topic` answer with `error_code` (0 clears it).
+  // The mock otherwise creates every topic a client asks about, so this is
+  // how a missing topic (UNKNOWN_TOPIC_OR_PART) is simulated.
+  void SetTopicError(std::string_view topic, int error_code);
 
   static Result<std::int16_t> ApiKeyByName(std::string_view name);
   static Result<int> ErrorCodeByName(std::string_view name);
