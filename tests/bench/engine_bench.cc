@@ -184,6 +184,35 @@ void BM_Crc32c(benchmark::State& state) {
 }
 BENCHMARK(BM_Crc32c);
 
+// Each CRC32C implementation this CPU supports, on the same 1 MiB.
+void BM_Crc32cImplementation(benchmark::State& state) {
+  const auto impl = static_cast<crc32c::Implementation>(state.range(0));
+  if (!crc32c::Supported(impl)) {
+    state.SkipWithError("unsupported on this CPU");
+    return;
+  }
+  state.SetLabel(std::string(crc32c::ImplementationName(impl)));
+  ChunkedMessage msg;
+  for (auto _ : state) benchmark::DoNotOptimize(crc32c::ExtendWith(impl, 0, msg.bytes.data(), msg.bytes.size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kMessageBytes));
+}
+BENCHMARK(BM_Crc32cImplementation)
+    ->Arg(static_cast<int>(crc32c::Implementation::kPortable))
+    ->Arg(static_cast<int>(crc32c::Implementation::kSse42))
+    ->Arg(static_cast<int>(crc32c::Implementation::kClmul));
+
+// Copying and checking in one pass, as reassembly does.
+void BM_Crc32cCopy(benchmark::State& state) {
+  ChunkedMessage msg;
+  auto out = std::make_unique<char[]>(kMessageBytes);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(crc32c::ExtendCopy(0, out.get(), msg.bytes.data(), msg.bytes.size()));
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kMessageBytes));
+}
+BENCHMARK(BM_Crc32cCopy);
+
 }  // namespace
 }  // namespace exactly
 

@@ -1,11 +1,10 @@
 // Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
 //
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78), as carried in the
-// `eo.crc` header. Chosen once at run time: PCLMULQDQ folding (eight lanes,
-// finished with the SSE4.2 crc32 instruction) when the CPU has both, the
-// crc32 instruction alone (three interleaved streams) with SSE4.2 only,
-// and a portable table-driven fallback otherwise. All give identical
-// results.
+// `eo.crc` header. Uses the SSE4.2 crc32 instruction (three interleaved
+// streams) when the CPU has it, chosen once at run time, and a portable
+// table-driven fallback otherwise; a PCLMULQDQ folding variant can be
+// selected explicitly. All give identical results.
 //
 // Thread safety: all functions are pure and may be called concurrently.
 #pragma once

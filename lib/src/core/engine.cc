@@ -301,12 +301,23 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
 
   if (p.chunks.size() + 1 == p.header.count) return Complete(pd, pe, rec, index, deliver);
 
+  const std::string_view value = Bytes(rec.value);
   detail::HeldChunk c;
   c.index = index;
   c.offset = rec.offset;
   c.timestamp = rec.timestamp;
   c.null = !rec.value.has_value();
-  c.bytes.assign(Bytes(rec.value));
+  c.len = value.size();
+  if (index == p.prefix_chunks) {
+    // In order: straight into the message, checked as it is copied.
+    if (p.prefix.capacity == 0 && spare.capacity > 0) p.prefix = std::move(spare);
+    c.at = p.prefix.size;
+    c.in_prefix = true;
+    p.AppendToPrefix(value);
+    ++p.prefix_chunks;
+  } else {
+    c.bytes.assign(value);
+  }
   p.chunks.emplace(index, std::move(c));
   p.bytes += len;
   pd.buffered_bytes += len;
@@ -319,7 +330,7 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
           OwnedHeader{std::string(h.name), h.value ? std::optional<std::string>(std::string(*h.value)) : std::nullopt});
     }
   }
-  p.ExtendCrcPrefix();
+  p.AbsorbContiguous();
   return Outcome::kBuffered;
 }
 
@@ -333,17 +344,13 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
   if (total != p.header.size) {
     why = "size mismatch";
   } else {
-    if (total > scratch_capacity) {
-      scratch_capacity = std::max<std::size_t>(total, scratch_capacity * 2);
-      scratch = std::make_unique_for_overwrite<char[]>(scratch_capacity);
-    }
-    // Chunks [0, crc_chunks) are already folded into crc_prefix; copy them
-    // all and extend the CRC over the rest as they are laid down.
-    std::uint32_t crc = p.crc_prefix;
-    char* out = scratch.get();
-    std::size_t at = 0;
-    auto held = p.chunks.begin();  // every index but `index`, ascending
-    for (std::uint32_t i = 0; i < p.header.count; ++i) {
+    // Everything has arrived, so `total` bytes are real, not a claim.
+    if (p.prefix.capacity == 0 && spare.capacity >= total) p.prefix = std::move(spare);
+    p.prefix.Reserve(total, total);
+    // Lay down the chunks after the prefix in order (every index from
+    // prefix_chunks on is held, but `index` is this record).
+    auto held = p.chunks.lower_bound(p.prefix_chunks);
+    for (std::uint32_t i = p.prefix_chunks; i < p.header.count; ++i) {
       std::string_view b;
       if (i == index) {
         b = last;
@@ -351,11 +358,9 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
         b = held->second.bytes;
         ++held;
       }
-      if (!b.empty()) std::memcpy(out + at, b.data(), b.size());
-      if (i >= p.crc_chunks) crc = crc32c::Extend(crc, out + at, b.size());
-      at += b.size();
+      p.AppendToPrefix(b);
     }
-    if (crc != p.header.crc) why = "crc mismatch";
+    if (p.crc_prefix != p.header.crc) why = "crc mismatch";
   }
   if (why) {
     ++counters.corrupt;
@@ -370,7 +375,7 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
   m.partition = rec.partition;
   m.offset = rec.offset;
   m.timestamp = rec.timestamp;
-  m.value = std::string_view(scratch.get(), total);
+  m.value = std::string_view(p.prefix.data.get(), total);
   m.stamped = true;
   m.producer = p.header.producer;
   m.stamp = p.header.stamp;
@@ -393,11 +398,6 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
   // Deliver before releasing P: the message's key and headers live in it.
   deliver(m);
   RemoveInProgress(pd, pe);
-  // Do not keep a huge buffer around because of one huge message.
-  if (scratch_capacity > (16u << 20)) {
-    scratch.reset();
-    scratch_capacity = 0;
-  }
   return Outcome::kDelivered;
 }
 
@@ -442,6 +442,11 @@ void Engine::Impl::RemoveInProgress(PartitionData& pd, ProducerEntry& pe) {
   pd.by_first_offset.erase(p.header.first_offset.value());
   pd.buffered_bytes -= p.bytes;
   if (p.reported) pd.removed_messages.emplace_back(p.header.producer, p.header.stamp);
+  // Keep the larger buffer for the next message, but not a huge one.
+  if (p.prefix.capacity > spare.capacity && p.prefix.capacity <= kMaxSpareBytes) {
+    spare = std::move(p.prefix);
+    spare.size = 0;
+  }
   pe.in_progress.reset();
 }
 
@@ -472,7 +477,7 @@ void Engine::Impl::RejectHeld(PartitionData& pd, const InProgress& p, RejectReas
     r.offset = c.offset;
     r.timestamp = c.timestamp;
     r.key = p.header.key0 ? NullableBytes(*p.header.key0) : std::nullopt;
-    r.value = c.null ? std::nullopt : NullableBytes(c.bytes);
+    r.value = c.null ? std::nullopt : NullableBytes(p.View(c));
     r.headers = headers;
     Reject(reason, why, r);
   }

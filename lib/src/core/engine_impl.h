@@ -4,6 +4,7 @@
 // engine_state.cc (snapshots, restores, change tracking, purge).
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -71,13 +72,53 @@ struct HeldChunk {
   Offset offset;
   TimestampMs timestamp;
   bool null = false;
-  bool reported = false;  // handed to a ChangeVisitor already
-  std::string bytes;
+  bool reported = false;   // handed to a ChangeVisitor already
+  bool in_prefix = false;  // its bytes are in InProgress::prefix at `at`
+  std::uint64_t at = 0;
+  std::uint64_t len = 0;
+  std::string bytes;       // its own bytes, when not in the prefix
+};
+
+// The message being reassembled, contiguous from chunk 0. Grows only by
+// bytes that arrived (never by what a record claims): doubling, but never
+// past the claimed size unless the bytes themselves go past it, so an
+// honest message ends with no slack and a lying one holds at most twice
+// what it sent.
+struct MessageBuffer {
+  std::unique_ptr<char[]> data;
+  std::uint64_t size = 0;
+  std::uint64_t capacity = 0;
+
+  MessageBuffer() = default;
+  MessageBuffer(MessageBuffer&& o) noexcept
+      : data(std::move(o.data)), size(std::exchange(o.size, 0)), capacity(std::exchange(o.capacity, 0)) {}
+  MessageBuffer& operator=(MessageBuffer&& o) noexcept {
+    data = std::move(o.data);
+    size = std::exchange(o.size, 0);
+    capacity = std::exchange(o.capacity, 0);
+    return *this;
+  }
+
+  void Reserve(std::uint64_t need, std::uint64_t claimed) {
+    if (need <= capacity) return;
+    const std::uint64_t cap = std::max(need, std::min(2 * capacity, claimed));
+    auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+    if (size) std::memcpy(bigger.get(), data.get(), size);
+    data = std::move(bigger);
+    capacity = cap;
+  }
 };
 
 struct ProducerEntry;
 
 // P: a chunked message in progress.
+//
+// Chunks [0, prefix_chunks) are all present and laid down in order in
+// `prefix`, their CRC32C folded into crc_prefix as they were copied (one
+// pass over each byte). An in-order chunk is written there on arrival; a
+// chunk that arrives early waits in its own string until the gap before it
+// closes. Completing the message appends the rest, so the delivered value
+// is `prefix` itself.
 struct InProgress {
   InProgressHeader header;
   // By index. A map, not a sorted vector: a hostile producer may send tens
@@ -85,18 +126,33 @@ struct InProgress {
   // front would make that quadratic.
   std::map<std::uint32_t, HeldChunk> chunks;
   std::uint64_t bytes = 0;        // payload bytes held
-  // CRC32C over chunks [0, crc_chunks), all present and in order; computed
-  // as chunks arrive, while their bytes are still in cache.
+  MessageBuffer prefix;
   std::uint32_t crc_prefix = 0;
-  std::uint32_t crc_chunks = 0;
+  std::uint32_t prefix_chunks = 0;
   bool reported = false;  // some chunk reached a ChangeVisitor: removal must be reported
   ProducerEntry* owner = nullptr;
 
-  // Folds newly contiguous chunks into crc_prefix.
-  void ExtendCrcPrefix() {
-    for (auto it = chunks.find(crc_chunks); it != chunks.end() && it->first == crc_chunks; ++it) {
-      crc_prefix = crc32c::Extend(crc_prefix, it->second.bytes.data(), it->second.bytes.size());
-      ++crc_chunks;
+  std::string_view View(const HeldChunk& c) const {
+    return c.in_prefix ? std::string_view(prefix.data.get() + c.at, c.len) : std::string_view(c.bytes);
+  }
+
+  // Copies `b` to the end of the prefix, extending the CRC.
+  void AppendToPrefix(std::string_view b) {
+    prefix.Reserve(prefix.size + b.size(), header.size);
+    crc_prefix = crc32c::ExtendCopy(crc_prefix, prefix.data.get() + prefix.size, b.data(), b.size());
+    prefix.size += b.size();
+  }
+
+  // Moves held chunks that now continue the prefix into it.
+  void AbsorbContiguous() {
+    for (auto it = chunks.find(prefix_chunks); it != chunks.end() && it->first == prefix_chunks; ++it) {
+      HeldChunk& c = it->second;
+      c.at = prefix.size;
+      c.len = c.bytes.size();
+      AppendToPrefix(c.bytes);
+      c.in_prefix = true;
+      std::string().swap(c.bytes);
+      ++prefix_chunks;
     }
   }
 };
@@ -164,10 +220,11 @@ struct Engine::Impl {
   std::map<detail::PartitionKey, std::unique_ptr<detail::PartitionData>, detail::PartitionKeyLess> partitions;
   detail::PartitionData* last_used = nullptr;  // most recently used partition
 
-  // Reassembly buffer, reused across messages so delivery writes into warm
-  // memory instead of a fresh allocation.
-  std::unique_ptr<char[]> scratch;
-  std::size_t scratch_capacity = 0;
+  // A finished message's buffer, handed to the next message that starts
+  // in order, so reassembly writes into warm memory instead of growing a
+  // fresh allocation. Held only up to kMaxSpareBytes.
+  static constexpr std::uint64_t kMaxSpareBytes = 16u << 20;
+  detail::MessageBuffer spare;
   std::vector<HeaderView> header_scratch;
 
   detail::PartitionData& PartitionFor(std::string_view topic, Partition partition);

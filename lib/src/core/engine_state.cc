@@ -26,12 +26,12 @@ ProducerState ToState(const std::string& id, const ProducerEntry& e) {
   return s;
 }
 
-ChunkState ToState(const HeldChunk& c) {
+ChunkState ToState(const InProgress& p, const HeldChunk& c) {
   ChunkState s;
   s.index = c.index;
   s.offset = c.offset;
   s.timestamp = c.timestamp;
-  if (!c.null) s.value = c.bytes;
+  if (!c.null) s.value = std::string(p.View(c));
   return s;
 }
 
@@ -63,7 +63,7 @@ PartitionState Engine::Snapshot(const TopicPartition& tp) const {
     InProgressState m;
     m.header = p->header;
     m.chunks.reserve(p->chunks.size());
-    for (const auto& [i, c] : p->chunks) m.chunks.push_back(ToState(c));
+    for (const auto& [i, c] : p->chunks) m.chunks.push_back(ToState(*p, c));
     s.in_progress.push_back(std::move(m));
   }
   return s;
@@ -120,11 +120,12 @@ Status Engine::Restore(const TopicPartition& tp, PartitionState state) {
       hc.null = !c.value.has_value();
       hc.reported = true;
       if (c.value) hc.bytes = std::move(*c.value);
-      p->bytes += hc.bytes.size();
+      hc.len = hc.bytes.size();
+      p->bytes += hc.len;
       p->chunks.emplace_hint(p->chunks.end(), hc.index, std::move(hc));
     }
-    p->ExtendCrcPrefix();
     p->header = std::move(h);
+    p->AbsorbContiguous();  // needs header.size
     pd->buffered_bytes += p->bytes;
     pd->by_first_offset[p->header.first_offset.value()] = p.get();
     e.in_progress = std::move(p);
@@ -150,7 +151,7 @@ void Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor) {
   for (const auto& [first, p] : pd->by_first_offset) {
     for (auto& [i, c] : p->chunks) {
       if (c.reported) continue;
-      visitor.ChunkAdded(p->header, ToState(c));
+      visitor.ChunkAdded(p->header, ToState(*p, c));
       c.reported = true;
       p->reported = true;
     }
