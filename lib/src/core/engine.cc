@@ -171,21 +171,17 @@ Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, c
   // producer-ttl past it. Judged this way, an expired producer stays expired
   // (so purging it at any checkpoint schedule changes no decision), and a
   // producer whose own clock lags the others' is not expired by the lag.
-  auto it = pd.producers.find(env.producer);
-  if (it == pd.producers.end()) {
-    it = pd.producers.emplace(std::string(env.producer), ProducerEntry{}).first;
-  } else {
-    ProducerEntry& pe = it->second;
-    if (Exceeds(pd.max_timestamp.value(), pe.last_seen.value(), static_cast<std::uint64_t>(options.producer_ttl_ms))) {
-      if (pe.in_progress) Abandon(pd, pe, "producer expired (producer-ttl)");
-      if (pe.has_watermark) ++counters.producers_expired;
-      pe.has_watermark = false;
-    }
+  const auto [entry, inserted] = pd.producers.FindOrInsert(env.producer);
+  ProducerEntry& pe = *entry;
+  if (!inserted &&
+      Exceeds(pd.max_timestamp.value(), pe.last_seen.value(), static_cast<std::uint64_t>(options.producer_ttl_ms))) {
+    if (pe.in_progress) Abandon(pd, pe, "producer expired (producer-ttl)");
+    if (pe.has_watermark) ++counters.producers_expired;
+    pe.has_watermark = false;
   }
-  const std::string& id = it->first;
-  ProducerEntry& pe = it->second;
+  const std::string& id = pe.id;
   pe.last_seen = pd.max_timestamp;
-  pd.MarkDirty(id, pe);
+  pd.MarkDirty(pe);
 
   const EpochSeq s = env.stamp;
   InProgress* p = pe.in_progress.get();
@@ -238,12 +234,12 @@ Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, c
     pd.by_first_offset[rec.offset.value()] = pe.in_progress.get();
     return AddChunk(pd, pe, rec, env, deliver);
   }
-  return DeliverSingle(pd, id, pe, rec, env, deliver);
+  return DeliverSingle(pd, pe, rec, env, deliver);
 }
 
 // An unchunked record, or a one-chunk message (rule 6, "N = 1 completes at
 // once"): verified against eo.size / eo.crc where present, then delivered.
-Outcome Engine::Impl::DeliverSingle(PartitionData& pd, const std::string& id, ProducerEntry& pe,
+Outcome Engine::Impl::DeliverSingle(PartitionData& pd, ProducerEntry& pe,
                                     const RecordView& rec, const Envelope& env, DeliverFn deliver) {
   (void)pd;
   const std::string_view value = Bytes(rec.value);
@@ -266,7 +262,7 @@ Outcome Engine::Impl::DeliverSingle(PartitionData& pd, const std::string& id, Pr
   m.value = rec.value;
   m.headers = rec.headers;
   m.stamped = true;
-  m.producer = id;
+  m.producer = pe.id;
   m.stamp = env.stamp;
   if (env.chunk) {
     // A one-chunk message is a reassembled message: never null, and without

@@ -10,62 +10,14 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "core/producer_table.h"
 #include "exactly/crc32c.h"
 #include "exactly/engine.h"
 
 namespace exactly::detail {
-
-// Producer ids are hashed once per record, so the hash is built for short
-// strings: 8-byte words, overlapping loads for the tail, multiply-xorshift
-// mixing. (std::hash's murmur was a tenth of the per-record cost.)
-// Unseeded: bucket placement affects speed and purge order only, never a
-// decision.
-inline std::uint64_t Load64(const char* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-inline std::uint32_t Load32(const char* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-inline std::uint64_t Mix(std::uint64_t h) noexcept {
-  h ^= h >> 32;
-  h *= 0xd6e8feb86659fd93ull;
-  h ^= h >> 32;
-  return h;
-}
-inline std::uint64_t HashBytes(std::string_view s) noexcept {
-  const char* p = s.data();
-  std::size_t n = s.size();
-  std::uint64_t h = 0x9E3779B97F4A7C15ull * (n + 1);
-  if (n >= 8) {
-    const char* end = p + n;
-    while (n > 8) {
-      h = (h ^ Load64(p)) * 0xbf58476d1ce4e5b9ull;
-      h ^= h >> 29;
-      p += 8;
-      n -= 8;
-    }
-    h ^= Load64(end - 8);  // the last word, overlapping when n % 8 != 0
-  } else if (n >= 4) {
-    h ^= Load32(p) | (static_cast<std::uint64_t>(Load32(p + n - 4)) << 32);
-  } else if (n > 0) {
-    h ^= static_cast<unsigned char>(p[0]) | (static_cast<std::uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8) |
-         (static_cast<std::uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16);
-  }
-  return Mix(h * 0x94d049bb133111ebull);
-}
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept { return HashBytes(s); }
-};
 
 struct HeldChunk {
   std::uint32_t index = 0;
@@ -157,16 +109,19 @@ struct InProgress {
   }
 };
 
+// W and bookkeeping for one producer (72 bytes; ids up to 15 bytes inline).
 struct ProducerEntry {
+  std::string id;
   EpochSeq watermark;
   TimestampMs last_seen;
+  std::unique_ptr<InProgress> in_progress;
+  std::uint32_t number = 0;  // ProducerTable's
   bool has_watermark = false;
   bool dirty = false;
   bool doomed = false;  // being erased by PurgeExpired
-  std::unique_ptr<InProgress> in_progress;
 };
 
-using ProducerMap = std::unordered_map<std::string, ProducerEntry, StringHash, std::equal_to<>>;
+using ProducerMap = ProducerTable<ProducerEntry>;
 
 struct PartitionData {
   std::string topic;
@@ -177,17 +132,17 @@ struct PartitionData {
   std::uint64_t buffered_bytes = 0;
   TimestampMs max_timestamp{INT64_MIN};
   // Change tracking for CollectChanges. Pointers into `producers` stay valid
-  // because unordered_map nodes never move; entries are erased only by
+  // because its entries never move; entries are erased only by
   // PurgeExpired, which removes them from `dirty` first.
-  std::vector<std::pair<const std::string*, ProducerEntry*>> dirty;
+  std::vector<ProducerEntry*> dirty;
   std::vector<std::string> erased;
   std::vector<std::pair<std::string, EpochSeq>> removed_messages;
-  std::size_t purge_bucket = 0;
+  std::size_t purge_slot = 0;  // where PurgeExpired's sweep resumes
 
-  void MarkDirty(const std::string& id, ProducerEntry& e) {
+  void MarkDirty(ProducerEntry& e) {
     if (!e.dirty) {
       e.dirty = true;
-      dirty.emplace_back(&id, &e);
+      dirty.push_back(&e);
     }
   }
 };
@@ -232,7 +187,7 @@ struct Engine::Impl {
 
   Outcome Process(const RecordView& rec, DeliverFn deliver);
   Outcome ProcessStamped(detail::PartitionData& pd, const RecordView& rec, const Envelope& env, DeliverFn deliver);
-  Outcome DeliverSingle(detail::PartitionData& pd, const std::string& id, detail::ProducerEntry& pe,
+  Outcome DeliverSingle(detail::PartitionData& pd, detail::ProducerEntry& pe,
                         const RecordView& rec, const Envelope& env, DeliverFn deliver);
   Outcome AddChunk(detail::PartitionData& pd, detail::ProducerEntry& pe, const RecordView& rec,
                    const Envelope& env, DeliverFn deliver);
