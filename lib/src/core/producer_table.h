@@ -72,6 +72,23 @@ inline std::uint64_t HashBytes(std::string_view s) noexcept {
   return Mix(h * 0x94d049bb133111ebull);
 }
 
+// a == b, inline for short strings (ids, topics) instead of a memcmp call.
+inline bool EqualBytes(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8)
+      if (Load64(p + i) != Load64(q + i)) return false;
+    return Load64(p + n - 8) == Load64(q + n - 8);  // the tail, overlapping
+  }
+  if (n >= 4) return Load32(p) == Load32(q) && Load32(p + n - 4) == Load32(q + n - 4);
+  for (std::size_t i = 0; i < n; ++i)
+    if (p[i] != q[i]) return false;
+  return true;
+}
+
 // Entry must be default-constructible and move-assignable, with members
 // `std::string id` and `std::uint32_t number` (kept by the table).
 template <class Entry>
@@ -93,7 +110,7 @@ class ProducerTable {
       if (s.number == 0) return nullptr;
       if (s.tag == tag) {
         Entry& e = At(s.number - 1);
-        if (e.id == id) return &e;
+        if (EqualBytes(e.id, id)) return &e;
       }
     }
   }
@@ -109,7 +126,7 @@ class ProducerTable {
       if (s.number == 0) break;
       if (s.tag == tag) {
         Entry& e = At(s.number - 1);
-        if (e.id == id) return {&e, false};
+        if (EqualBytes(e.id, id)) return {&e, false};
       }
     }
     const std::uint32_t number = Allocate();
