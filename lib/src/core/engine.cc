@@ -103,8 +103,7 @@ Outcome Engine::Process(const RecordView& record, DeliverFn deliver) { return im
 
 // --- partitions -----------------------------------------------------------
 
-PartitionData& Engine::Impl::PartitionFor(std::string_view topic, Partition partition) {
-  if (last_used && last_used->partition == partition && detail::EqualBytes(last_used->topic, topic)) return *last_used;
+PartitionData& Engine::Impl::PartitionForSlow(std::string_view topic, Partition partition) {
   const detail::PartitionKeyView key{topic, partition.value()};
   auto it = partitions.find(key);
   if (it == partitions.end()) {

@@ -159,15 +159,6 @@ namespace {
     return v;
   }
   std::size_t i = 0;
-  if (n > 8 && n % 8 != 0) {
-    // The leading n % 8 digits as one word: the first 8 bytes (all within
-    // s) shifted up, with '0' bytes shifted in below them.
-    const std::size_t r = n % 8;
-    const std::uint64_t w = (Word(p) << (8 * (8 - r))) | ((kOnes * '0') >> (8 * r));
-    if (AnyNonDigit(w)) return std::nullopt;
-    v = EightDigits(w);
-    i = r;
-  }
   for (; i < n % 8; ++i) {
     const auto d = static_cast<unsigned>(static_cast<unsigned char>(p[i]) - '0');
     if (d > 9) return std::nullopt;
