@@ -8,6 +8,7 @@
 #include <malloc.h>
 
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -97,7 +98,15 @@ void BM_Classify(benchmark::State& state) {
 }
 BENCHMARK(BM_Classify);
 
-// Heap bytes per tracked producer, ids excluded, via glibc's allocator stats.
+// Heap bytes per tracked producer, ids excluded, via glibc's allocator
+// stats: bytes in use from the heap plus those in mmapped blocks (large
+// allocations, such as the producer index, are mmapped and missing from
+// uordblks alone).
+std::size_t HeapInUse() {
+  const struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks + mi.hblkhd;
+}
+
 void BM_MemoryPerProducer(benchmark::State& state) {
   const auto producers = static_cast<std::size_t>(state.range(0));
   Traffic traffic(producers, producers);
@@ -105,17 +114,19 @@ void BM_MemoryPerProducer(benchmark::State& state) {
   for (const RecordView& r : traffic.records()) id_bytes += r.headers[1].value->size();
   double per_producer = 0;
   for (auto _ : state) {
-    const std::size_t before = mallinfo2().uordblks;
+    const std::size_t before = HeapInUse();
     {
       Engine engine;
       for (const RecordView& r : traffic.records()) engine.Process(r, [](const Message&) {});
-      const std::size_t after = mallinfo2().uordblks;
-      per_producer = static_cast<double>(after - before - id_bytes) / static_cast<double>(producers);
+      const std::size_t after = HeapInUse();
+      per_producer = (static_cast<double>(after) - static_cast<double>(before) - static_cast<double>(id_bytes)) /
+                     static_cast<double>(producers);
     }
   }
   state.counters["bytes_per_producer"] = per_producer;
+  if (per_producer > 128) state.SkipWithError("over the 128 bytes per producer budget");
 }
-BENCHMARK(BM_MemoryPerProducer)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MemoryPerProducer)->Arg(1000)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 constexpr std::size_t kMessageBytes = 1 << 20;
 constexpr std::size_t kChunkBytes = 64 << 10;
@@ -133,13 +144,20 @@ struct ChunkedMessage {
   }
 };
 
-// Baseline: copy the same chunks into one contiguous buffer.
+// Baseline: copy the same chunks into one contiguous buffer. The
+// destination is offset by 64 bytes from the source's page offset: with both
+// at the same offset (as two fresh 1 MiB allocations are), glibc's
+// `rep movsb` copy runs ~15x slower on the AMD EPYC VMs measured, which would
+// flatter the ratio.
 void BM_ReassembleBaselineMemcpy(benchmark::State& state) {
   ChunkedMessage msg;
-  auto out = std::make_unique<char[]>(kMessageBytes);
+  auto buffer = std::make_unique<char[]>(kMessageBytes + 4096);
+  const auto src_page_offset = reinterpret_cast<std::uintptr_t>(msg.bytes.data()) % 4096;
+  const auto buf_page_offset = reinterpret_cast<std::uintptr_t>(buffer.get()) % 4096;
+  char* out = buffer.get() + (src_page_offset + 64 + 4096 - buf_page_offset) % 4096;
   for (auto _ : state) {
-    for (std::uint32_t i = 0; i < kChunks; ++i) std::memcpy(out.get() + i * kChunkBytes, msg.bytes.data() + i * kChunkBytes, kChunkBytes);
-    benchmark::DoNotOptimize(out.get());
+    for (std::uint32_t i = 0; i < kChunks; ++i) std::memcpy(out + i * kChunkBytes, msg.bytes.data() + i * kChunkBytes, kChunkBytes);
+    benchmark::DoNotOptimize(out);
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kMessageBytes));
@@ -183,6 +201,35 @@ void BM_Crc32c(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kMessageBytes));
 }
 BENCHMARK(BM_Crc32c);
+
+// Each CRC32C implementation this CPU supports, on the same 1 MiB.
+void BM_Crc32cImplementation(benchmark::State& state) {
+  const auto impl = static_cast<crc32c::Implementation>(state.range(0));
+  if (!crc32c::Supported(impl)) {
+    state.SkipWithError("unsupported on this CPU");
+    return;
+  }
+  state.SetLabel(std::string(crc32c::ImplementationName(impl)));
+  ChunkedMessage msg;
+  for (auto _ : state) benchmark::DoNotOptimize(crc32c::ExtendWith(impl, 0, msg.bytes.data(), msg.bytes.size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kMessageBytes));
+}
+BENCHMARK(BM_Crc32cImplementation)
+    ->Arg(static_cast<int>(crc32c::Implementation::kPortable))
+    ->Arg(static_cast<int>(crc32c::Implementation::kSse42))
+    ->Arg(static_cast<int>(crc32c::Implementation::kClmul));
+
+// Copying and checking in one pass, as reassembly does.
+void BM_Crc32cCopy(benchmark::State& state) {
+  ChunkedMessage msg;
+  auto out = std::make_unique<char[]>(kMessageBytes);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(crc32c::ExtendCopy(0, out.get(), msg.bytes.data(), msg.bytes.size()));
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kMessageBytes));
+}
+BENCHMARK(BM_Crc32cCopy);
 
 }  // namespace
 }  // namespace exactly

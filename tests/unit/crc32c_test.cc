@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -136,6 +137,71 @@ TEST(Crc32c, PortableComposes) {
   for (std::size_t k : {0u, 1u, 7u, 8u, 9u, 1000u, 4999u, 5000u}) {
     EXPECT_EQ(crc32c::ExtendPortable(crc32c::ExtendPortable(0, data.data(), k), data.data() + k, data.size() - k),
               crc32c::ExtendPortable(0, data.data(), data.size()));
+  }
+}
+
+// Every implementation this CPU supports against the portable one, on
+// random lengths (covering the folding stride, lane and tail boundaries),
+// alignments and initial registers.
+TEST(Crc32c, EveryImplementationEqualsPortableOnRandomInputs) {
+  constexpr std::uint64_t kSeed = 0x5eed'c3c2'0001ull;
+  std::mt19937_64 rng(kSeed);
+  const std::vector<unsigned char> pool = RandomBytes(rng, 300000 + 64);
+  for (crc32c::Implementation impl :
+       {crc32c::Implementation::kPortable, crc32c::Implementation::kSse42, crc32c::Implementation::kClmul}) {
+    if (!crc32c::Supported(impl)) {
+      std::printf("crc32c implementation %s unsupported here: skipped\n",
+                  std::string(crc32c::ImplementationName(impl)).c_str());
+      continue;
+    }
+    SCOPED_TRACE("implementation " + std::string(crc32c::ImplementationName(impl)) + ", seed " +
+                 std::to_string(kSeed));
+    std::vector<std::size_t> lengths;
+    for (std::size_t n = 0; n <= 600; ++n) lengths.push_back(n);
+    for (std::size_t n : {1023u, 1024u, 1025u, 4095u, 12287u, 12288u, 12289u, 65536u, 65537u, 300000u})
+      lengths.push_back(n);
+    for (int i = 0; i < 300; ++i) lengths.push_back(rng() % 300001);
+    for (std::size_t n : lengths) {
+      const std::size_t align = rng() % 64;
+      const unsigned char* data = pool.data() + align;
+      const auto init = static_cast<std::uint32_t>(rng());
+      ASSERT_EQ(crc32c::ExtendWith(impl, init, data, n), crc32c::ExtendPortable(init, data, n))
+          << "length " << n << " align " << align << " init " << init;
+    }
+  }
+}
+
+TEST(Crc32c, ActiveImplementationIsSupportedAndUsedByExtend) {
+  const crc32c::Implementation active = crc32c::ActiveImplementation();
+  std::printf("active crc32c implementation: %s\n", std::string(crc32c::ImplementationName(active)).c_str());
+  ASSERT_TRUE(crc32c::Supported(active));
+  EXPECT_EQ(crc32c::HardwareAccelerated(), active != crc32c::Implementation::kPortable);
+  std::mt19937_64 rng(11);
+  const std::vector<unsigned char> data = RandomBytes(rng, 100000);
+  EXPECT_EQ(crc32c::Extend(5, data.data(), data.size()), crc32c::ExtendWith(active, 5, data.data(), data.size()));
+}
+
+TEST(Crc32c, ExtendCopyCopiesAndChecksOnRandomInputs) {
+  constexpr std::uint64_t kSeed = 0x5eed'c3c2'0002ull;
+  std::mt19937_64 rng(kSeed);
+  SCOPED_TRACE("seed " + std::to_string(kSeed));
+  const std::vector<unsigned char> pool = RandomBytes(rng, 200000 + 64);
+  std::vector<unsigned char> out(200000 + 128);
+  for (int iter = 0; iter < 600; ++iter) {
+    const std::size_t n = iter < 400 ? static_cast<std::size_t>(iter) : rng() % 200001;
+    const std::size_t src_align = rng() % 64;
+    const std::size_t dst_align = rng() % 64;
+    const auto init = static_cast<std::uint32_t>(rng());
+    std::fill(out.begin(), out.end(), 0xA5);
+    const unsigned char* src = pool.data() + src_align;
+    ASSERT_EQ(crc32c::ExtendCopy(init, out.data() + dst_align, src, n), crc32c::ExtendPortable(init, src, n))
+        << "length " << n;
+    ASSERT_TRUE(std::equal(src, src + n, out.data() + dst_align)) << "length " << n;
+    // Nothing written outside [dst, dst + n).
+    ASSERT_TRUE(std::all_of(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(dst_align),
+                            [](unsigned char c) { return c == 0xA5; }));
+    ASSERT_TRUE(std::all_of(out.begin() + static_cast<std::ptrdiff_t>(dst_align + n), out.end(),
+                            [](unsigned char c) { return c == 0xA5; }));
   }
 }
 

@@ -345,6 +345,37 @@ TEST(ChunkBomb, ManyChunksOfOneHugeClaimedMessage) {
   EXPECT_LT(largest, std::size_t{1} << 20);
 }
 
+// In-order chunks are written straight into the message buffer, which
+// grows by what arrived: never to the claimed size.
+TEST(ChunkBomb, InOrderChunksOfAHugeClaimGrowTheBufferOnlyByWhatArrived) {
+  EngineHarness h;
+  // A finished message first, so a reusable buffer exists as in a busy
+  // consumer.
+  const std::string small(1000, 's');
+  for (const OwnedRecord& r : MakeChunks("honest", 0, 0, SplitEven(small, 4), 0)) h.Feed(r);
+  ASSERT_EQ(h.delivered.size(), 1u);
+  std::uint64_t received = 0;
+  std::size_t largest = 0;
+  {
+    LargestAllocation tracker;
+    for (std::uint32_t i = 0; i < 300; ++i) {
+      const std::string value(1024, 'c');
+      OwnedRecord r = RecordBuilder(10 + i)
+                          .Value(value)
+                          .Stamp("bomber", 0, 0)
+                          .Header("eo.chunk", std::to_string(i) + "/65536")
+                          .Header("eo.size", "67108864")
+                          .Header("eo.crc", "deadbeef")
+                          .Build();
+      received += value.size();
+      ASSERT_EQ(h.Feed(r), Outcome::kBuffered);
+    }
+    largest = tracker.bytes();
+  }
+  EXPECT_EQ(h.engine.BufferedBytes(), received);
+  EXPECT_LE(largest, 2 * received) << "the message buffer grew past twice what arrived";
+}
+
 // --- producer TTL -------------------------------------------------------------------
 
 EngineOptions TtlOptions() {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -366,6 +367,39 @@ TEST(EnvelopeMalformed, BadCrcNull) {
 }
 
 // --- ParseDecimal / ValidProducerId -------------------------------------------------
+
+// Every length from 1 to 20 digits (the word-at-a-time paths split at 8
+// and 16), against a digit-by-digit reference; and one non-digit byte at
+// every position is rejected.
+TEST(ParseDecimal, AgreesWithDigitByDigitParsingAtEveryLength) {
+  constexpr std::uint64_t kSeed = 0xdec1'3a1;
+  std::mt19937_64 rng(kSeed);
+  SCOPED_TRACE("seed " + std::to_string(kSeed));
+  for (int iter = 0; iter < 4000; ++iter) {
+    const std::size_t n = 1 + static_cast<std::size_t>(iter % 20);
+    std::string s;
+    s.push_back(static_cast<char>(n == 1 ? '0' + rng() % 10 : '1' + rng() % 9));
+    while (s.size() < n) s.push_back(static_cast<char>('0' + rng() % 10));
+    std::uint64_t expected = 0;
+    bool overflow = false;
+    for (char c : s) {
+      overflow |= __builtin_mul_overflow(expected, 10u, &expected);
+      overflow |= __builtin_add_overflow(expected, static_cast<unsigned>(c - '0'), &expected);
+    }
+    // A copy without slack after it, so reads past the end would be caught
+    // by the sanitizers.
+    const std::string exact(s);
+    if (overflow) {
+      EXPECT_EQ(ParseDecimal(exact), std::nullopt) << s;
+    } else {
+      ASSERT_EQ(ParseDecimal(exact), expected) << s;
+    }
+    std::string bad = s;
+    const char junk[] = {'/', ':', ' ', 'a', '\0', '\x80'};
+    bad[rng() % n] = junk[rng() % sizeof junk];
+    EXPECT_EQ(ParseDecimal(bad), std::nullopt) << bad;
+  }
+}
 
 TEST(ParseDecimal, AcceptsTheDesignGrammar) {
   EXPECT_EQ(ParseDecimal("0"), 0u);

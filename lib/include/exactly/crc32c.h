@@ -3,11 +3,13 @@
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78), as carried in the
 // `eo.crc` header. Uses the SSE4.2 crc32 instruction (three interleaved
 // streams) when the CPU has it, chosen once at run time, and a portable
-// table-driven fallback otherwise. Both give identical results.
+// table-driven fallback otherwise; a PCLMULQDQ folding variant can be
+// selected explicitly. All give identical results.
 //
 // Thread safety: all functions are pure and may be called concurrently.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -22,7 +24,20 @@ inline std::uint32_t Value(std::string_view data) noexcept { return Extend(0, da
 // The portable implementation, exposed so tests can compare both paths.
 std::uint32_t ExtendPortable(std::uint32_t crc, const void* data, std::size_t n) noexcept;
 
-// True when Extend() uses the SSE4.2 instruction on this CPU.
+// Extend() that also copies the `n` bytes at `src` to `dst` (which must not
+// overlap), reading them once: for writing a message and checking it in one
+// pass. Returns Extend(crc, src, n).
+std::uint32_t ExtendCopy(std::uint32_t crc, void* dst, const void* src, std::size_t n) noexcept;
+
+// True when Extend() uses a CPU instruction on this CPU.
 bool HardwareAccelerated() noexcept;
+
+// The implementations, for tests and benchmarks to compare.
+enum class Implementation : std::uint8_t { kPortable, kSse42, kClmul };
+Implementation ActiveImplementation() noexcept;
+bool Supported(Implementation impl) noexcept;
+std::string_view ImplementationName(Implementation impl) noexcept;
+// Extend() with a given implementation (the portable one if unsupported).
+std::uint32_t ExtendWith(Implementation impl, std::uint32_t crc, const void* data, std::size_t n) noexcept;
 
 }  // namespace exactly::crc32c

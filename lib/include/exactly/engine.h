@@ -23,7 +23,11 @@
 // decision; and a producer whose own clock lags is not expired by the lag.
 //
 // Memory: bounded by what was received plus the configured bounds; a
-// record's claims (N, size) never cause an allocation by themselves.
+// record's claims (N, size) never cause an allocation by themselves. A
+// message's in-order chunks are laid down in one buffer that grows by
+// doubling, so its capacity is at most twice the bytes held (and never past
+// the claimed size while the bytes stay within it); one finished buffer of
+// up to 16 MiB is kept for reuse.
 //
 // Thread safety: not thread-safe. Use one Engine per thread, or lock.
 // Callbacks are invoked synchronously from Process() and must not call

@@ -103,8 +103,7 @@ Outcome Engine::Process(const RecordView& record, DeliverFn deliver) { return im
 
 // --- partitions -----------------------------------------------------------
 
-PartitionData& Engine::Impl::PartitionFor(std::string_view topic, Partition partition) {
-  if (last_used && last_used->partition == partition && last_used->topic == topic) return *last_used;
+PartitionData& Engine::Impl::PartitionForSlow(std::string_view topic, Partition partition) {
   const detail::PartitionKeyView key{topic, partition.value()};
   auto it = partitions.find(key);
   if (it == partitions.end()) {
@@ -171,21 +170,17 @@ Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, c
   // producer-ttl past it. Judged this way, an expired producer stays expired
   // (so purging it at any checkpoint schedule changes no decision), and a
   // producer whose own clock lags the others' is not expired by the lag.
-  auto it = pd.producers.find(env.producer);
-  if (it == pd.producers.end()) {
-    it = pd.producers.emplace(std::string(env.producer), ProducerEntry{}).first;
-  } else {
-    ProducerEntry& pe = it->second;
-    if (Exceeds(pd.max_timestamp.value(), pe.last_seen.value(), static_cast<std::uint64_t>(options.producer_ttl_ms))) {
-      if (pe.in_progress) Abandon(pd, pe, "producer expired (producer-ttl)");
-      if (pe.has_watermark) ++counters.producers_expired;
-      pe.has_watermark = false;
-    }
+  const auto [entry, inserted] = pd.producers.FindOrInsert(env.producer);
+  ProducerEntry& pe = *entry;
+  if (!inserted &&
+      Exceeds(pd.max_timestamp.value(), pe.last_seen.value(), static_cast<std::uint64_t>(options.producer_ttl_ms))) {
+    if (pe.in_progress) Abandon(pd, pe, "producer expired (producer-ttl)");
+    if (pe.has_watermark) ++counters.producers_expired;
+    pe.has_watermark = false;
   }
-  const std::string& id = it->first;
-  ProducerEntry& pe = it->second;
+  const std::string& id = pe.id;
   pe.last_seen = pd.max_timestamp;
-  pd.MarkDirty(id, pe);
+  pd.MarkDirty(pe);
 
   const EpochSeq s = env.stamp;
   InProgress* p = pe.in_progress.get();
@@ -238,12 +233,12 @@ Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, c
     pd.by_first_offset[rec.offset.value()] = pe.in_progress.get();
     return AddChunk(pd, pe, rec, env, deliver);
   }
-  return DeliverSingle(pd, id, pe, rec, env, deliver);
+  return DeliverSingle(pd, pe, rec, env, deliver);
 }
 
 // An unchunked record, or a one-chunk message (rule 6, "N = 1 completes at
 // once"): verified against eo.size / eo.crc where present, then delivered.
-Outcome Engine::Impl::DeliverSingle(PartitionData& pd, const std::string& id, ProducerEntry& pe,
+Outcome Engine::Impl::DeliverSingle(PartitionData& pd, ProducerEntry& pe,
                                     const RecordView& rec, const Envelope& env, DeliverFn deliver) {
   (void)pd;
   const std::string_view value = Bytes(rec.value);
@@ -266,7 +261,7 @@ Outcome Engine::Impl::DeliverSingle(PartitionData& pd, const std::string& id, Pr
   m.value = rec.value;
   m.headers = rec.headers;
   m.stamped = true;
-  m.producer = id;
+  m.producer = pe.id;
   m.stamp = env.stamp;
   if (env.chunk) {
     // A one-chunk message is a reassembled message: never null, and without
@@ -301,12 +296,23 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
 
   if (p.chunks.size() + 1 == p.header.count) return Complete(pd, pe, rec, index, deliver);
 
+  const std::string_view value = Bytes(rec.value);
   detail::HeldChunk c;
   c.index = index;
   c.offset = rec.offset;
   c.timestamp = rec.timestamp;
   c.null = !rec.value.has_value();
-  c.bytes.assign(Bytes(rec.value));
+  c.len = value.size();
+  if (index == p.prefix_chunks) {
+    // In order: straight into the message, checked as it is copied.
+    if (p.prefix.capacity == 0 && spare.capacity > 0) p.prefix = std::move(spare);
+    c.at = p.prefix.size;
+    c.in_prefix = true;
+    p.AppendToPrefix(value);
+    ++p.prefix_chunks;
+  } else {
+    c.bytes.assign(value);
+  }
   p.chunks.emplace(index, std::move(c));
   p.bytes += len;
   pd.buffered_bytes += len;
@@ -319,7 +325,7 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
           OwnedHeader{std::string(h.name), h.value ? std::optional<std::string>(std::string(*h.value)) : std::nullopt});
     }
   }
-  p.ExtendCrcPrefix();
+  p.AbsorbContiguous();
   return Outcome::kBuffered;
 }
 
@@ -333,17 +339,13 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
   if (total != p.header.size) {
     why = "size mismatch";
   } else {
-    if (total > scratch_capacity) {
-      scratch_capacity = std::max<std::size_t>(total, scratch_capacity * 2);
-      scratch = std::make_unique_for_overwrite<char[]>(scratch_capacity);
-    }
-    // Chunks [0, crc_chunks) are already folded into crc_prefix; copy them
-    // all and extend the CRC over the rest as they are laid down.
-    std::uint32_t crc = p.crc_prefix;
-    char* out = scratch.get();
-    std::size_t at = 0;
-    auto held = p.chunks.begin();  // every index but `index`, ascending
-    for (std::uint32_t i = 0; i < p.header.count; ++i) {
+    // Everything has arrived, so `total` bytes are real, not a claim.
+    if (p.prefix.capacity == 0 && spare.capacity >= total) p.prefix = std::move(spare);
+    p.prefix.Reserve(total, total);
+    // Lay down the chunks after the prefix in order (every index from
+    // prefix_chunks on is held, but `index` is this record).
+    auto held = p.chunks.lower_bound(p.prefix_chunks);
+    for (std::uint32_t i = p.prefix_chunks; i < p.header.count; ++i) {
       std::string_view b;
       if (i == index) {
         b = last;
@@ -351,11 +353,9 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
         b = held->second.bytes;
         ++held;
       }
-      if (!b.empty()) std::memcpy(out + at, b.data(), b.size());
-      if (i >= p.crc_chunks) crc = crc32c::Extend(crc, out + at, b.size());
-      at += b.size();
+      p.AppendToPrefix(b);
     }
-    if (crc != p.header.crc) why = "crc mismatch";
+    if (p.crc_prefix != p.header.crc) why = "crc mismatch";
   }
   if (why) {
     ++counters.corrupt;
@@ -370,7 +370,7 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
   m.partition = rec.partition;
   m.offset = rec.offset;
   m.timestamp = rec.timestamp;
-  m.value = std::string_view(scratch.get(), total);
+  m.value = std::string_view(p.prefix.data.get(), total);
   m.stamped = true;
   m.producer = p.header.producer;
   m.stamp = p.header.stamp;
@@ -393,11 +393,6 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
   // Deliver before releasing P: the message's key and headers live in it.
   deliver(m);
   RemoveInProgress(pd, pe);
-  // Do not keep a huge buffer around because of one huge message.
-  if (scratch_capacity > (16u << 20)) {
-    scratch.reset();
-    scratch_capacity = 0;
-  }
   return Outcome::kDelivered;
 }
 
@@ -442,6 +437,11 @@ void Engine::Impl::RemoveInProgress(PartitionData& pd, ProducerEntry& pe) {
   pd.by_first_offset.erase(p.header.first_offset.value());
   pd.buffered_bytes -= p.bytes;
   if (p.reported) pd.removed_messages.emplace_back(p.header.producer, p.header.stamp);
+  // Keep the larger buffer for the next message, but not a huge one.
+  if (p.prefix.capacity > spare.capacity && p.prefix.capacity <= kMaxSpareBytes) {
+    spare = std::move(p.prefix);
+    spare.size = 0;
+  }
   pe.in_progress.reset();
 }
 
@@ -472,7 +472,7 @@ void Engine::Impl::RejectHeld(PartitionData& pd, const InProgress& p, RejectReas
     r.offset = c.offset;
     r.timestamp = c.timestamp;
     r.key = p.header.key0 ? NullableBytes(*p.header.key0) : std::nullopt;
-    r.value = c.null ? std::nullopt : NullableBytes(c.bytes);
+    r.value = c.null ? std::nullopt : NullableBytes(p.View(c));
     r.headers = headers;
     Reject(reason, why, r);
   }

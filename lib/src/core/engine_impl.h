@@ -4,80 +4,73 @@
 // engine_state.cc (snapshots, restores, change tracking, purge).
 #pragma once
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "core/producer_table.h"
 #include "exactly/crc32c.h"
 #include "exactly/engine.h"
 
 namespace exactly::detail {
-
-// Producer ids are hashed once per record, so the hash is built for short
-// strings: 8-byte words, overlapping loads for the tail, multiply-xorshift
-// mixing. (std::hash's murmur was a tenth of the per-record cost.)
-// Unseeded: bucket placement affects speed and purge order only, never a
-// decision.
-inline std::uint64_t Load64(const char* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, 8);
-  return v;
-}
-inline std::uint32_t Load32(const char* p) noexcept {
-  std::uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-inline std::uint64_t Mix(std::uint64_t h) noexcept {
-  h ^= h >> 32;
-  h *= 0xd6e8feb86659fd93ull;
-  h ^= h >> 32;
-  return h;
-}
-inline std::uint64_t HashBytes(std::string_view s) noexcept {
-  const char* p = s.data();
-  std::size_t n = s.size();
-  std::uint64_t h = 0x9E3779B97F4A7C15ull * (n + 1);
-  if (n >= 8) {
-    const char* end = p + n;
-    while (n > 8) {
-      h = (h ^ Load64(p)) * 0xbf58476d1ce4e5b9ull;
-      h ^= h >> 29;
-      p += 8;
-      n -= 8;
-    }
-    h ^= Load64(end - 8);  // the last word, overlapping when n % 8 != 0
-  } else if (n >= 4) {
-    h ^= Load32(p) | (static_cast<std::uint64_t>(Load32(p + n - 4)) << 32);
-  } else if (n > 0) {
-    h ^= static_cast<unsigned char>(p[0]) | (static_cast<std::uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8) |
-         (static_cast<std::uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16);
-  }
-  return Mix(h * 0x94d049bb133111ebull);
-}
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept { return HashBytes(s); }
-};
 
 struct HeldChunk {
   std::uint32_t index = 0;
   Offset offset;
   TimestampMs timestamp;
   bool null = false;
-  bool reported = false;  // handed to a ChangeVisitor already
-  std::string bytes;
+  bool reported = false;   // handed to a ChangeVisitor already
+  bool in_prefix = false;  // its bytes are in InProgress::prefix at `at`
+  std::uint64_t at = 0;
+  std::uint64_t len = 0;
+  std::string bytes;       // its own bytes, when not in the prefix
+};
+
+// The message being reassembled, contiguous from chunk 0. Grows only by
+// bytes that arrived (never by what a record claims): doubling, but never
+// past the claimed size unless the bytes themselves go past it, so an
+// honest message ends with no slack and a lying one holds at most twice
+// what it sent.
+struct MessageBuffer {
+  std::unique_ptr<char[]> data;
+  std::uint64_t size = 0;
+  std::uint64_t capacity = 0;
+
+  MessageBuffer() = default;
+  MessageBuffer(MessageBuffer&& o) noexcept
+      : data(std::move(o.data)), size(std::exchange(o.size, 0)), capacity(std::exchange(o.capacity, 0)) {}
+  MessageBuffer& operator=(MessageBuffer&& o) noexcept {
+    data = std::move(o.data);
+    size = std::exchange(o.size, 0);
+    capacity = std::exchange(o.capacity, 0);
+    return *this;
+  }
+
+  void Reserve(std::uint64_t need, std::uint64_t claimed) {
+    if (need <= capacity) return;
+    const std::uint64_t cap = std::max(need, std::min(2 * capacity, claimed));
+    auto bigger = std::make_unique_for_overwrite<char[]>(cap);
+    if (size) std::memcpy(bigger.get(), data.get(), size);
+    data = std::move(bigger);
+    capacity = cap;
+  }
 };
 
 struct ProducerEntry;
 
 // P: a chunked message in progress.
+//
+// Chunks [0, prefix_chunks) are all present and laid down in order in
+// `prefix`, their CRC32C folded into crc_prefix as they were copied (one
+// pass over each byte). An in-order chunk is written there on arrival; a
+// chunk that arrives early waits in its own string until the gap before it
+// closes. Completing the message appends the rest, so the delivered value
+// is `prefix` itself.
 struct InProgress {
   InProgressHeader header;
   // By index. A map, not a sorted vector: a hostile producer may send tens
@@ -85,32 +78,50 @@ struct InProgress {
   // front would make that quadratic.
   std::map<std::uint32_t, HeldChunk> chunks;
   std::uint64_t bytes = 0;        // payload bytes held
-  // CRC32C over chunks [0, crc_chunks), all present and in order; computed
-  // as chunks arrive, while their bytes are still in cache.
+  MessageBuffer prefix;
   std::uint32_t crc_prefix = 0;
-  std::uint32_t crc_chunks = 0;
+  std::uint32_t prefix_chunks = 0;
   bool reported = false;  // some chunk reached a ChangeVisitor: removal must be reported
   ProducerEntry* owner = nullptr;
 
-  // Folds newly contiguous chunks into crc_prefix.
-  void ExtendCrcPrefix() {
-    for (auto it = chunks.find(crc_chunks); it != chunks.end() && it->first == crc_chunks; ++it) {
-      crc_prefix = crc32c::Extend(crc_prefix, it->second.bytes.data(), it->second.bytes.size());
-      ++crc_chunks;
+  std::string_view View(const HeldChunk& c) const {
+    return c.in_prefix ? std::string_view(prefix.data.get() + c.at, c.len) : std::string_view(c.bytes);
+  }
+
+  // Copies `b` to the end of the prefix, extending the CRC.
+  void AppendToPrefix(std::string_view b) {
+    prefix.Reserve(prefix.size + b.size(), header.size);
+    crc_prefix = crc32c::ExtendCopy(crc_prefix, prefix.data.get() + prefix.size, b.data(), b.size());
+    prefix.size += b.size();
+  }
+
+  // Moves held chunks that now continue the prefix into it.
+  void AbsorbContiguous() {
+    for (auto it = chunks.find(prefix_chunks); it != chunks.end() && it->first == prefix_chunks; ++it) {
+      HeldChunk& c = it->second;
+      c.at = prefix.size;
+      c.len = c.bytes.size();
+      AppendToPrefix(c.bytes);
+      c.in_prefix = true;
+      std::string().swap(c.bytes);
+      ++prefix_chunks;
     }
   }
 };
 
+// W and bookkeeping for one producer (72 bytes; ids up to 15 bytes inline).
 struct ProducerEntry {
+  std::string id;
   EpochSeq watermark;
   TimestampMs last_seen;
+  std::unique_ptr<InProgress> in_progress;
+  std::uint32_t number = 0;  // ProducerTable's
   bool has_watermark = false;
   bool dirty = false;
   bool doomed = false;  // being erased by PurgeExpired
-  std::unique_ptr<InProgress> in_progress;
 };
 
-using ProducerMap = std::unordered_map<std::string, ProducerEntry, StringHash, std::equal_to<>>;
+using ProducerMap = ProducerTable<ProducerEntry>;
 
 struct PartitionData {
   std::string topic;
@@ -121,17 +132,17 @@ struct PartitionData {
   std::uint64_t buffered_bytes = 0;
   TimestampMs max_timestamp{INT64_MIN};
   // Change tracking for CollectChanges. Pointers into `producers` stay valid
-  // because unordered_map nodes never move; entries are erased only by
+  // because its entries never move; entries are erased only by
   // PurgeExpired, which removes them from `dirty` first.
-  std::vector<std::pair<const std::string*, ProducerEntry*>> dirty;
+  std::vector<ProducerEntry*> dirty;
   std::vector<std::string> erased;
   std::vector<std::pair<std::string, EpochSeq>> removed_messages;
-  std::size_t purge_bucket = 0;
+  std::size_t purge_slot = 0;  // where PurgeExpired's sweep resumes
 
-  void MarkDirty(const std::string& id, ProducerEntry& e) {
+  void MarkDirty(ProducerEntry& e) {
     if (!e.dirty) {
       e.dirty = true;
-      dirty.emplace_back(&id, &e);
+      dirty.push_back(&e);
     }
   }
 };
@@ -164,18 +175,26 @@ struct Engine::Impl {
   std::map<detail::PartitionKey, std::unique_ptr<detail::PartitionData>, detail::PartitionKeyLess> partitions;
   detail::PartitionData* last_used = nullptr;  // most recently used partition
 
-  // Reassembly buffer, reused across messages so delivery writes into warm
-  // memory instead of a fresh allocation.
-  std::unique_ptr<char[]> scratch;
-  std::size_t scratch_capacity = 0;
+  // A finished message's buffer, handed to the next message that starts
+  // in order, so reassembly writes into warm memory instead of growing a
+  // fresh allocation. Held only up to kMaxSpareBytes.
+  static constexpr std::uint64_t kMaxSpareBytes = 16u << 20;
+  detail::MessageBuffer spare;
   std::vector<HeaderView> header_scratch;
 
-  detail::PartitionData& PartitionFor(std::string_view topic, Partition partition);
+  // The per-record path is inlined into Process (one call per record
+  // instead of five: prologues were a tenth of a decision).
+  [[gnu::always_inline]] inline detail::PartitionData& PartitionFor(std::string_view topic, Partition partition) {
+    if (last_used && last_used->partition == partition && detail::EqualBytes(last_used->topic, topic)) [[likely]]
+      return *last_used;
+    return PartitionForSlow(topic, partition);
+  }
+  detail::PartitionData& PartitionForSlow(std::string_view topic, Partition partition);
   detail::PartitionData* FindPartition(const TopicPartition& tp) const;
 
   Outcome Process(const RecordView& rec, DeliverFn deliver);
-  Outcome ProcessStamped(detail::PartitionData& pd, const RecordView& rec, const Envelope& env, DeliverFn deliver);
-  Outcome DeliverSingle(detail::PartitionData& pd, const std::string& id, detail::ProducerEntry& pe,
+  [[gnu::always_inline]] inline Outcome ProcessStamped(detail::PartitionData& pd, const RecordView& rec, const Envelope& env, DeliverFn deliver);
+  [[gnu::always_inline]] inline Outcome DeliverSingle(detail::PartitionData& pd, detail::ProducerEntry& pe,
                         const RecordView& rec, const Envelope& env, DeliverFn deliver);
   Outcome AddChunk(detail::PartitionData& pd, detail::ProducerEntry& pe, const RecordView& rec,
                    const Envelope& env, DeliverFn deliver);
@@ -191,7 +210,7 @@ struct Engine::Impl {
   void RejectHeld(detail::PartitionData& pd, const detail::InProgress& p, RejectReason reason,
                   std::string_view why);
   void Reject(RejectReason reason, std::string_view why, const RecordView& rec);
-  void NoteDelivery(detail::ProducerEntry& pe, EpochSeq stamp, bool* gap);
+  [[gnu::always_inline]] inline void NoteDelivery(detail::ProducerEntry& pe, EpochSeq stamp, bool* gap);
 };
 
 }  // namespace exactly

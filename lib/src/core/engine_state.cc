@@ -18,20 +18,20 @@ using detail::ProducerEntry;
 
 namespace {
 
-ProducerState ToState(const std::string& id, const ProducerEntry& e) {
+ProducerState ToState(const ProducerEntry& e) {
   ProducerState s;
-  s.producer = id;
+  s.producer = e.id;
   if (e.has_watermark) s.watermark = e.watermark;
   s.last_seen = e.last_seen;
   return s;
 }
 
-ChunkState ToState(const HeldChunk& c) {
+ChunkState ToState(const InProgress& p, const HeldChunk& c) {
   ChunkState s;
   s.index = c.index;
   s.offset = c.offset;
   s.timestamp = c.timestamp;
-  if (!c.null) s.value = c.bytes;
+  if (!c.null) s.value = std::string(p.View(c));
   return s;
 }
 
@@ -58,12 +58,12 @@ PartitionState Engine::Snapshot(const TopicPartition& tp) const {
   if (!pd) return s;
   s.max_timestamp = pd->max_timestamp;
   s.producers.reserve(pd->producers.size());
-  for (const auto& [id, e] : pd->producers) s.producers.push_back(ToState(id, e));
+  pd->producers.ForEach([&s](const ProducerEntry& e) { s.producers.push_back(ToState(e)); });
   for (const auto& [first, p] : pd->by_first_offset) {
     InProgressState m;
     m.header = p->header;
     m.chunks.reserve(p->chunks.size());
-    for (const auto& [i, c] : p->chunks) m.chunks.push_back(ToState(c));
+    for (const auto& [i, c] : p->chunks) m.chunks.push_back(ToState(*p, c));
     s.in_progress.push_back(std::move(m));
   }
   return s;
@@ -87,20 +87,20 @@ Status Engine::Restore(const TopicPartition& tp, PartitionState state) {
     return Status::Corruption("inconsistent state for " + tp.ToString() + ": " + what);
   };
 
-  pd->producers.reserve(state.producers.size());
+  pd->producers.Reserve(state.producers.size());
   for (ProducerState& p : state.producers) {
     if (!ValidProducerId(p.producer)) return bad("invalid producer id");
-    ProducerEntry e;
-    e.has_watermark = p.watermark.has_value();
-    if (p.watermark) e.watermark = *p.watermark;
-    e.last_seen = p.last_seen;
-    if (!pd->producers.emplace(std::move(p.producer), std::move(e)).second) return bad("producer listed twice");
+    const auto [e, inserted] = pd->producers.FindOrInsert(p.producer);
+    if (!inserted) return bad("producer listed twice");
+    e->has_watermark = p.watermark.has_value();
+    if (p.watermark) e->watermark = *p.watermark;
+    e->last_seen = p.last_seen;
   }
   for (InProgressState& m : state.in_progress) {
     InProgressHeader& h = m.header;
-    auto it = pd->producers.find(h.producer);
-    if (it == pd->producers.end()) return bad("in-progress message of an untracked producer " + h.producer);
-    ProducerEntry& e = it->second;
+    ProducerEntry* found = pd->producers.Find(h.producer);
+    if (!found) return bad("in-progress message of an untracked producer " + h.producer);
+    ProducerEntry& e = *found;
     if (e.in_progress) return bad("two in-progress messages for producer " + h.producer);
     if (e.has_watermark && !(e.watermark < h.stamp)) return bad("in-progress message not above its watermark");
     if (h.count < 2 || h.count > impl_->options.limits.max_chunks) return bad("in-progress chunk count out of range");
@@ -120,11 +120,12 @@ Status Engine::Restore(const TopicPartition& tp, PartitionState state) {
       hc.null = !c.value.has_value();
       hc.reported = true;
       if (c.value) hc.bytes = std::move(*c.value);
-      p->bytes += hc.bytes.size();
+      hc.len = hc.bytes.size();
+      p->bytes += hc.len;
       p->chunks.emplace_hint(p->chunks.end(), hc.index, std::move(hc));
     }
-    p->ExtendCrcPrefix();
     p->header = std::move(h);
+    p->AbsorbContiguous();  // needs header.size
     pd->buffered_bytes += p->bytes;
     pd->by_first_offset[p->header.first_offset.value()] = p.get();
     e.in_progress = std::move(p);
@@ -142,15 +143,15 @@ void Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor) {
   // same stamp and restart in progress within one checkpoint interval.
   for (const auto& [id, stamp] : pd->removed_messages) visitor.InProgressRemoved(id, stamp);
   pd->removed_messages.clear();
-  for (const auto& [id, e] : pd->dirty) {
+  for (ProducerEntry* e : pd->dirty) {
     e->dirty = false;
-    visitor.ProducerChanged(ToState(*id, *e));
+    visitor.ProducerChanged(ToState(*e));
   }
   pd->dirty.clear();
   for (const auto& [first, p] : pd->by_first_offset) {
     for (auto& [i, c] : p->chunks) {
       if (c.reported) continue;
-      visitor.ChunkAdded(p->header, ToState(c));
+      visitor.ChunkAdded(p->header, ToState(*p, c));
       c.reported = true;
       p->reported = true;
     }
@@ -160,29 +161,27 @@ void Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor) {
 std::size_t Engine::PurgeExpired(const TopicPartition& tp, std::size_t budget) {
   PartitionData* pd = impl_->FindPartition(tp);
   if (!pd || pd->producers.empty()) return 0;
-  const std::size_t buckets = pd->producers.bucket_count();
-  std::vector<std::string_view> doomed;
+  const std::size_t slots = pd->producers.SlotCount();
+  std::vector<ProducerEntry*> doomed;
   std::size_t inspected = 0;
-  for (std::size_t visited = 0; visited < buckets && inspected < budget; ++visited) {
-    const std::size_t b = pd->purge_bucket++ % buckets;
-    for (auto it = pd->producers.begin(b); it != pd->producers.end(b); ++it) {
-      ++inspected;
-      ProducerEntry& e = it->second;
-      // A producer with a message in progress stays: dropping that message
-      // early would free buffer room and change later decisions.
-      if (!e.in_progress && Expired(*pd, e, impl_->options.producer_ttl_ms)) {
-        e.doomed = true;
-        doomed.push_back(it->first);
-      }
+  for (std::size_t visited = 0; visited < slots && inspected < budget; ++visited) {
+    ProducerEntry* e = pd->producers.AtSlot(pd->purge_slot++ % slots);
+    if (!e) continue;
+    ++inspected;
+    // A producer with a message in progress stays: dropping that message
+    // early would free buffer room and change later decisions.
+    if (!e->in_progress && Expired(*pd, *e, impl_->options.producer_ttl_ms)) {
+      e->doomed = true;
+      doomed.push_back(e);
     }
   }
   if (doomed.empty()) return 0;
-  std::erase_if(pd->dirty, [](const auto& d) { return d.second->doomed; });
-  for (std::string_view id : doomed) {
-    auto it = pd->producers.find(id);
-    if (it->second.has_watermark) ++impl_->counters.producers_expired;
-    pd->erased.emplace_back(id);
-    pd->producers.erase(it);  // `id` points into this node: not used after
+  std::erase_if(pd->dirty, [](const ProducerEntry* d) { return d->doomed; });
+  // Erasing moves index slots, never entries, so the pointers stay good.
+  for (ProducerEntry* e : doomed) {
+    if (e->has_watermark) ++impl_->counters.producers_expired;
+    pd->erased.push_back(e->id);
+    pd->producers.Erase(e);
   }
   return doomed.size();
 }

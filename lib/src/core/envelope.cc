@@ -9,24 +9,53 @@ namespace {
 
 enum Slot : int { kSlotProducer, kSlotEpoch, kSlotSeq, kSlotChunk, kSlotSize, kSlotCrc, kSlotCount };
 
+constexpr std::uint32_t Text32(const char (&t)[5]) {
+  return static_cast<std::uint32_t>(static_cast<unsigned char>(t[0])) |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(t[1])) << 8 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(t[2])) << 16 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(t[3])) << 24;
+}
+constexpr std::uint64_t Text64(const char (&t)[9]) {
+  std::uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(t[i]);
+  return v;
+}
+inline std::uint32_t Load32(const char* p) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;  // little-endian host assumed, as for the SWAR code below
+}
+inline std::uint64_t Load64(const char* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
 // Maps a header name to its envelope slot, or -1. Checked on every header
-// of every record, so reject the common non-envelope case on the prefix.
-int SlotOf(std::string_view name) noexcept {
-  if (name.size() < 6 || name.size() > 11 || name[0] != 'e' || name[1] != 'o' || name[2] != '.') return -1;
-  const std::string_view rest = name.substr(3);
-  switch (rest.size()) {
-    case 3:
-      if (rest == "seq") return kSlotSeq;
-      if (rest == "crc") return kSlotCrc;
+// of every record, so it compares whole words: the length picks the
+// candidates, one or two loads (overlapping for odd lengths) decide.
+[[gnu::always_inline]] inline int SlotOf(std::string_view name) noexcept {
+  const std::size_t n = name.size();
+  if (n < 6 || n > 11) return -1;
+  const char* p = name.data();
+  switch (n) {
+    case 6: {  // eo.seq, eo.crc: bytes 0-3 and 2-5
+      if ((Load32(p) & 0xFFFFFFu) != (Text32("eo.x") & 0xFFFFFFu)) return -1;
+      const std::uint32_t tail = Load32(p + 2);
+      if (tail == Text32(".seq")) return kSlotSeq;
+      if (tail == Text32(".crc")) return kSlotCrc;
       return -1;
-    case 4:
-      return rest == "size" ? kSlotSize : -1;
-    case 5:
-      if (rest == "epoch") return kSlotEpoch;
-      if (rest == "chunk") return kSlotChunk;
+    }
+    case 7:  // eo.size
+      return Load32(p) == Text32("eo.s") && Load32(p + 3) == Text32("size") ? kSlotSize : -1;
+    case 8: {  // eo.epoch, eo.chunk
+      const std::uint64_t w = Load64(p);
+      if (w == Text64("eo.epoch")) return kSlotEpoch;
+      if (w == Text64("eo.chunk")) return kSlotChunk;
       return -1;
-    case 8:
-      return rest == "producer" ? kSlotProducer : -1;
+    }
+    case 11:  // eo.producer
+      return Load64(p) == Text64("eo.produ") && Load32(p + 7) == Text32("ucer") ? kSlotProducer : -1;
     default:
       return -1;
   }
@@ -115,7 +144,8 @@ inline std::uint64_t Word(const char* p) noexcept {
 }
 }  // namespace
 
-std::optional<std::uint64_t> ParseDecimal(std::string_view s) noexcept {
+namespace {
+[[gnu::always_inline]] inline std::optional<std::uint64_t> ParseDecimalInline(std::string_view s) noexcept {
   const std::size_t n = s.size();
   if (n == 0 || n > 20 || (s[0] == '0' && n > 1)) return std::nullopt;
   const char* p = s.data();
@@ -142,7 +172,7 @@ std::optional<std::uint64_t> ParseDecimal(std::string_view s) noexcept {
   return v;
 }
 
-bool ValidProducerId(std::string_view id) noexcept {
+[[gnu::always_inline]] inline bool ValidProducerIdInline(std::string_view id) noexcept {
   const std::size_t n = id.size();
   if (n == 0 || n > 255) return false;
   const char* p = id.data();
@@ -156,72 +186,83 @@ bool ValidProducerId(std::string_view id) noexcept {
   return !AnyOutsidePrintable(Word(p + n - 8));  // tail, overlapping
 }
 
+}  // namespace
+
+std::optional<std::uint64_t> ParseDecimal(std::string_view s) noexcept { return ParseDecimalInline(s); }
+bool ValidProducerId(std::string_view id) noexcept { return ValidProducerIdInline(id); }
+
 bool IsEnvelopeHeader(std::string_view name) noexcept { return SlotOf(name) >= 0; }
 
 Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& limits) noexcept {
-  Envelope e;  // the one object returned, so it is built in place
-  const auto malformed = [&e](MalformedReason r) -> Envelope& {
+  // Every exit returns `e` itself, so it is built in the caller's slot.
+  Envelope e;
+  const auto malformed = [&e](MalformedReason r) {
     e.kind = EnvelopeKind::kMalformed;
     e.reason = r;
-    return e;
   };
-  std::string_view value[kSlotCount];
-  unsigned present = 0;  // bit per slot
-  unsigned null = 0;     // bit per slot whose value is null
+  const HeaderView* slot[kSlotCount] = {};
   for (const HeaderView& h : headers) {
     const int s = SlotOf(h.name);
     if (s < 0) continue;
-    const unsigned bit = 1u << s;
     // A repeat is malformed whatever else is wrong, so it wins.
-    if (present & bit) return malformed(MalformedReason::kRepeatedHeader);
-    present |= bit;
-    if (h.value) {
-      value[s] = *h.value;
-    } else {
-      null |= bit;
+    if (slot[s]) {
+      malformed(MalformedReason::kRepeatedHeader);
+      return e;
     }
+    slot[s] = &h;
   }
-  if (present == 0) return e;
-  const auto has = [&](int s) { return (present >> s) & 1u; };
-  const auto text = [&](int s) -> std::optional<std::string_view> {
-    if ((null >> s) & 1u) return std::nullopt;
-    return value[s];
-  };
+  if (!(slot[kSlotProducer] || slot[kSlotEpoch] || slot[kSlotSeq] || slot[kSlotChunk] || slot[kSlotSize] ||
+        slot[kSlotCrc]))
+    return e;
 
-  if (!has(kSlotProducer)) return malformed(MalformedReason::kMissingProducer);
-  const auto producer = text(kSlotProducer);
-  if (!producer || !ValidProducerId(*producer)) return malformed(MalformedReason::kBadProducer);
-  if (!has(kSlotEpoch)) return malformed(MalformedReason::kMissingEpoch);
-  const auto epoch_text = text(kSlotEpoch);
-  const auto epoch = epoch_text ? ParseDecimal(*epoch_text) : std::nullopt;
-  if (!epoch) return malformed(MalformedReason::kBadEpoch);
-  if (!has(kSlotSeq)) return malformed(MalformedReason::kMissingSeq);
-  const auto seq_text = text(kSlotSeq);
-  const auto seq = seq_text ? ParseDecimal(*seq_text) : std::nullopt;
-  if (!seq) return malformed(MalformedReason::kBadSeq);
+  std::optional<std::uint64_t> epoch, seq;
+  if (!slot[kSlotProducer]) {
+    malformed(MalformedReason::kMissingProducer);
+  } else if (!slot[kSlotProducer]->value || !ValidProducerIdInline(*slot[kSlotProducer]->value)) {
+    malformed(MalformedReason::kBadProducer);
+  } else if (!slot[kSlotEpoch]) {
+    malformed(MalformedReason::kMissingEpoch);
+  } else if (!slot[kSlotEpoch]->value || !(epoch = ParseDecimalInline(*slot[kSlotEpoch]->value))) {
+    malformed(MalformedReason::kBadEpoch);
+  } else if (!slot[kSlotSeq]) {
+    malformed(MalformedReason::kMissingSeq);
+  } else if (!slot[kSlotSeq]->value || !(seq = ParseDecimalInline(*slot[kSlotSeq]->value))) {
+    malformed(MalformedReason::kBadSeq);
+  }
+  if (e.kind == EnvelopeKind::kMalformed) return e;
 
   e.kind = EnvelopeKind::kStamped;
-  e.producer = *producer;
+  e.producer = *slot[kSlotProducer]->value;
   e.stamp = EpochSeq{Epoch(*epoch), Sequence(*seq)};
-  if (has(kSlotChunk)) {
-    const auto chunk_text = text(kSlotChunk);
-    const auto chunk = chunk_text ? ParseChunk(*chunk_text, limits.max_chunks) : std::nullopt;
-    if (!chunk) return malformed(MalformedReason::kBadChunk);
-    if (!has(kSlotSize)) return malformed(MalformedReason::kChunkWithoutSize);
-    if (!has(kSlotCrc)) return malformed(MalformedReason::kChunkWithoutCrc);
-    e.chunk = *chunk;
+  if (!(slot[kSlotChunk] || slot[kSlotSize] || slot[kSlotCrc])) return e;
+  if (slot[kSlotChunk]) {
+    const auto chunk =
+        slot[kSlotChunk]->value ? ParseChunk(*slot[kSlotChunk]->value, limits.max_chunks) : std::nullopt;
+    if (!chunk) {
+      malformed(MalformedReason::kBadChunk);
+    } else if (!slot[kSlotSize]) {
+      malformed(MalformedReason::kChunkWithoutSize);
+    } else if (!slot[kSlotCrc]) {
+      malformed(MalformedReason::kChunkWithoutCrc);
+    } else {
+      e.chunk = *chunk;
+    }
   }
-  if (has(kSlotSize)) {
-    const auto size_text = text(kSlotSize);
-    const auto size = size_text ? ParseDecimal(*size_text) : std::nullopt;
-    if (!size || *size > limits.max_message_bytes) return malformed(MalformedReason::kBadSize);
-    e.size = *size;
+  if (e.kind != EnvelopeKind::kMalformed && slot[kSlotSize]) {
+    const auto size = slot[kSlotSize]->value ? ParseDecimalInline(*slot[kSlotSize]->value) : std::nullopt;
+    if (!size || *size > limits.max_message_bytes) {
+      malformed(MalformedReason::kBadSize);
+    } else {
+      e.size = *size;
+    }
   }
-  if (has(kSlotCrc)) {
-    const auto crc_text = text(kSlotCrc);
-    const auto crc = crc_text ? ParseCrc(*crc_text) : std::nullopt;
-    if (!crc) return malformed(MalformedReason::kBadCrc);
-    e.crc = *crc;
+  if (e.kind != EnvelopeKind::kMalformed && slot[kSlotCrc]) {
+    const auto crc = slot[kSlotCrc]->value ? ParseCrc(*slot[kSlotCrc]->value) : std::nullopt;
+    if (!crc) {
+      malformed(MalformedReason::kBadCrc);
+    } else {
+      e.crc = *crc;
+    }
   }
   return e;
 }

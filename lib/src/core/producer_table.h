@@ -1,0 +1,247 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// ProducerTable: the per-partition map from producer id to its state,
+// looked up once per stamped record.
+//
+// Layout: entries live in fixed-size pages and never move (the engine keeps
+// pointers to them: in-progress owners, the dirty list); an open-addressing
+// index (linear probing, power-of-two size, at most 3/4 full) maps a hash
+// to an entry number. An index slot is 8 bytes: the entry number and 32
+// bits of the hash, so a probe compares ids only on a 32-bit match. Ids of
+// up to 15 bytes sit inside the entry (std::string's inline buffer).
+//
+// The entry number is the seam for a bounded-memory cache later: an index
+// slot could name a cold entry held in the store instead of in a page.
+//
+// Erasing shifts later slots of the same probe run back (no tombstones),
+// so lookups never slow down with churn. Iteration order (ForEachSlot)
+// follows the index and affects nothing but the order of purge inspection.
+//
+// Thread safety: none; owned by one partition of one Engine.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace exactly::detail {
+
+// Producer ids are hashed once per record, so the hash is built for short
+// strings: 8-byte words, overlapping loads for the tail, multiply-xorshift
+// mixing. Unseeded: placement affects speed and purge order only, never a
+// decision.
+inline std::uint64_t Load64(const char* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+inline std::uint32_t Load32(const char* p) noexcept {
+  std::uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+inline std::uint64_t Mix(std::uint64_t h) noexcept {
+  h ^= h >> 32;
+  h *= 0xd6e8feb86659fd93ull;
+  h ^= h >> 32;
+  return h;
+}
+inline std::uint64_t HashBytes(std::string_view s) noexcept {
+  const char* p = s.data();
+  std::size_t n = s.size();
+  std::uint64_t h = 0x9E3779B97F4A7C15ull * (n + 1);
+  if (n >= 8) {
+    const char* end = p + n;
+    while (n > 8) {
+      h = (h ^ Load64(p)) * 0xbf58476d1ce4e5b9ull;
+      h ^= h >> 29;
+      p += 8;
+      n -= 8;
+    }
+    h ^= Load64(end - 8);  // the last word, overlapping when n % 8 != 0
+  } else if (n >= 4) {
+    h ^= Load32(p) | (static_cast<std::uint64_t>(Load32(p + n - 4)) << 32);
+  } else if (n > 0) {
+    h ^= static_cast<unsigned char>(p[0]) | (static_cast<std::uint64_t>(static_cast<unsigned char>(p[n / 2])) << 8) |
+         (static_cast<std::uint64_t>(static_cast<unsigned char>(p[n - 1])) << 16);
+  }
+  return Mix(h * 0x94d049bb133111ebull);
+}
+
+// a == b, inline for short strings (ids, topics) instead of a memcmp call.
+inline bool EqualBytes(std::string_view a, std::string_view b) noexcept {
+  const std::size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n >= 8) {
+    for (std::size_t i = 0; i + 8 < n; i += 8)
+      if (Load64(p + i) != Load64(q + i)) return false;
+    return Load64(p + n - 8) == Load64(q + n - 8);  // the tail, overlapping
+  }
+  if (n >= 4) return Load32(p) == Load32(q) && Load32(p + n - 4) == Load32(q + n - 4);
+  for (std::size_t i = 0; i < n; ++i)
+    if (p[i] != q[i]) return false;
+  return true;
+}
+
+// Entry must be default-constructible and move-assignable, with members
+// `std::string id` and `std::uint32_t number` (kept by the table).
+template <class Entry>
+class ProducerTable {
+ public:
+  ProducerTable() = default;
+  ProducerTable(const ProducerTable&) = delete;
+  ProducerTable& operator=(const ProducerTable&) = delete;
+
+  std::size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+
+  Entry* Find(std::string_view id) noexcept {
+    if (slots_.empty()) return nullptr;
+    const std::uint64_t h = HashBytes(id);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Slot s = slots_[i];
+      if (s.number == 0) return nullptr;
+      if (s.tag == tag) {
+        Entry& e = At(s.number - 1);
+        if (EqualBytes(e.id, id)) return &e;
+      }
+    }
+  }
+
+  // The entry for `id`, inserted default-constructed (with the id) if new.
+  std::pair<Entry*, bool> FindOrInsert(std::string_view id) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) Grow(slots_.empty() ? 16 : slots_.size() * 2);
+    const std::uint64_t h = HashBytes(id);
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
+    std::size_t i = h & mask_;
+    for (;; i = (i + 1) & mask_) {
+      const Slot s = slots_[i];
+      if (s.number == 0) break;
+      if (s.tag == tag) {
+        Entry& e = At(s.number - 1);
+        if (EqualBytes(e.id, id)) return {&e, false};
+      }
+    }
+    const std::uint32_t number = Allocate();
+    Entry& e = At(number);
+    e.id.assign(id);
+    e.number = number;
+    slots_[i] = Slot{number + 1, tag};
+    ++size_;
+    return {&e, true};
+  }
+
+  // Forgets `e` (a pointer this table returned). Other entries stay put.
+  void Erase(Entry* e) {
+    const std::uint64_t h = HashBytes(e->id);
+    std::size_t i = h & mask_;
+    while (slots_[i].number != e->number + 1) i = (i + 1) & mask_;
+    // Backward-shift deletion: move later members of the run into the hole
+    // when their home position allows it.
+    for (std::size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+      const Slot s = slots_[j];
+      if (s.number == 0) break;
+      const std::size_t home = HashBytes(At(s.number - 1).id) & mask_;
+      // s may move to i if i lies cyclically in [home, j).
+      if (((j - home) & mask_) >= ((j - i) & mask_)) {
+        slots_[i] = s;
+        i = j;
+      }
+    }
+    slots_[i] = Slot{};
+    free_.push_back(e->number);
+    *e = Entry{};
+    --size_;
+  }
+
+  void Reserve(std::size_t n) {
+    std::size_t want = 16;
+    while (n * 4 > want * 3) want *= 2;
+    if (want > slots_.size()) Grow(want);
+  }
+
+  // Index positions, for incremental sweeps: SlotCount() may change when
+  // entries are inserted, never by erasing.
+  std::size_t SlotCount() const noexcept { return slots_.size(); }
+  Entry* AtSlot(std::size_t i) noexcept {
+    const Slot s = slots_[i];
+    return s.number == 0 ? nullptr : &At(s.number - 1);
+  }
+
+  template <class Fn>
+  void ForEach(Fn&& fn) const {
+    for (const Slot& s : slots_)
+      if (s.number != 0) fn(static_cast<const Entry&>(At(s.number - 1)));
+  }
+
+ private:
+  // Pages double from 16 entries to 4096, then stay at 4096: little slack
+  // for a partition with few producers, bounded slack for millions.
+  static constexpr std::uint32_t kFirstPage = 16;
+  static constexpr std::uint32_t kGrowingPages = 9;  // 16 .. 4096 entries
+  static constexpr std::uint32_t kBigPage = kFirstPage << (kGrowingPages - 1);
+  static constexpr std::uint32_t kGrowingEntries = kFirstPage * ((1u << kGrowingPages) - 1);
+
+  struct Slot {
+    std::uint32_t number = 0;  // entry number + 1; 0: empty
+    std::uint32_t tag = 0;     // the hash's upper half
+  };
+
+  static std::uint32_t PageSize(std::size_t page) noexcept {
+    return page < kGrowingPages ? kFirstPage << page : kBigPage;
+  }
+  // Entries are reached through the pages' pointers, so a const table
+  // still yields them mutable; ForEach hands out const references.
+  Entry& At(std::uint32_t number) const noexcept {
+    if (number < kGrowingEntries) {
+      const std::uint32_t m = number + kFirstPage;
+      const int page = 31 - __builtin_clz(m) - 4;  // log2(kFirstPage) == 4
+      return pages_[static_cast<std::size_t>(page)][m - (kFirstPage << page)];
+    }
+    const std::uint32_t k = number - kGrowingEntries;
+    return pages_[kGrowingPages + k / kBigPage][k % kBigPage];
+  }
+
+  std::uint32_t Allocate() {
+    if (!free_.empty()) {
+      const std::uint32_t n = free_.back();
+      free_.pop_back();
+      return n;
+    }
+    if (next_ == capacity_) {
+      const std::uint32_t page = PageSize(pages_.size());
+      pages_.push_back(std::make_unique<Entry[]>(page));
+      capacity_ += page;
+    }
+    return next_++;
+  }
+
+  void Grow(std::size_t slots) {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(slots, Slot{});
+    mask_ = slots - 1;
+    for (const Slot& s : old) {
+      if (s.number == 0) continue;
+      std::size_t i = HashBytes(At(s.number - 1).id) & mask_;
+      while (slots_[i].number != 0) i = (i + 1) & mask_;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0;
+  std::size_t size_ = 0;
+  std::vector<std::unique_ptr<Entry[]>> pages_;
+  std::uint32_t next_ = 0;      // entries ever handed out from the pages
+  std::uint32_t capacity_ = 0;  // entries in the pages
+  std::vector<std::uint32_t> free_;
+};
+
+}  // namespace exactly::detail

@@ -1,0 +1,98 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// The engine's producer table (an internal header): random inserts,
+// lookups and erases against std::unordered_map, checking that entries
+// never move, that every entry is reachable by a slot sweep, and that
+// erasing (backward shift) never loses another entry.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "../../lib/src/core/producer_table.h"
+
+namespace exactly::detail {
+namespace {
+
+struct TestEntry {
+  std::string id;
+  std::uint32_t number = 0;
+  std::uint64_t value = 0;
+};
+
+TEST(ProducerTable, AgreesWithUnorderedMapUnderRandomChurn) {
+  constexpr std::uint64_t kSeed = 0x7ab1e'0001;
+  SCOPED_TRACE("seed " + std::to_string(kSeed));
+  std::mt19937_64 rng(kSeed);
+  ProducerTable<TestEntry> table;
+  std::unordered_map<std::string, std::pair<TestEntry*, std::uint64_t>> model;
+  // Short (inline) and long ids, and a small id space so that erased ids
+  // come back.
+  const auto random_id = [&rng] {
+    const std::uint64_t k = rng() % 3000;
+    return k % 7 == 0 ? "a-long-producer-identifier-" + std::to_string(k) : "p" + std::to_string(k);
+  };
+  for (int step = 0; step < 200000; ++step) {
+    const std::string id = random_id();
+    const auto op = rng() % 10;
+    auto it = model.find(id);
+    if (op < 5) {
+      const auto [e, inserted] = table.FindOrInsert(id);
+      ASSERT_EQ(inserted, it == model.end()) << id;
+      ASSERT_EQ(e->id, id);
+      if (inserted) {
+        e->value = rng();
+        model.emplace(id, std::make_pair(e, e->value));
+      } else {
+        ASSERT_EQ(e, it->second.first) << "an entry moved: " << id;
+        ASSERT_EQ(e->value, it->second.second);
+      }
+    } else if (op < 8) {
+      TestEntry* e = table.Find(id);
+      ASSERT_EQ(e != nullptr, it != model.end()) << id;
+      if (e) {
+        ASSERT_EQ(e, it->second.first);
+      }
+    } else if (it != model.end()) {
+      table.Erase(it->second.first);
+      model.erase(it);
+      ASSERT_EQ(table.Find(id), nullptr);
+    }
+    ASSERT_EQ(table.size(), model.size());
+    if (step % 20000 == 0) {
+      std::size_t swept = 0;
+      for (std::size_t i = 0; i < table.SlotCount(); ++i) {
+        if (TestEntry* e = table.AtSlot(i)) {
+          ++swept;
+          const auto m = model.find(e->id);
+          ASSERT_NE(m, model.end());
+          ASSERT_EQ(m->second.first, e);
+        }
+      }
+      ASSERT_EQ(swept, model.size());
+      for (const auto& [mid, m] : model) ASSERT_EQ(table.Find(mid), m.first) << mid;
+    }
+  }
+}
+
+TEST(ProducerTable, ReserveThenFillKeepsEveryEntry) {
+  ProducerTable<TestEntry> table;
+  table.Reserve(10000);
+  const std::size_t slots = table.SlotCount();
+  std::vector<TestEntry*> entries;
+  for (int i = 0; i < 10000; ++i) entries.push_back(table.FindOrInsert("id-" + std::to_string(i)).first);
+  EXPECT_EQ(table.SlotCount(), slots) << "reserved room was not enough";
+  std::size_t visited = 0;
+  table.ForEach([&visited](const TestEntry&) { ++visited; });
+  EXPECT_EQ(visited, 10000u);
+  for (int i = 0; i < 10000; ++i) EXPECT_EQ(table.Find("id-" + std::to_string(i)), entries[static_cast<std::size_t>(i)]);
+  for (int i = 0; i < 10000; i += 2) table.Erase(entries[static_cast<std::size_t>(i)]);
+  EXPECT_EQ(table.size(), 5000u);
+  for (int i = 1; i < 10000; i += 2) EXPECT_EQ(table.Find("id-" + std::to_string(i)), entries[static_cast<std::size_t>(i)]);
+}
+
+}  // namespace
+}  // namespace exactly::detail
