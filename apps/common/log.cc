@@ -51,7 +51,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
       i += n;
       continue;
     } else {
-      out += fmt::format("\\u{:04X}", 0xDC00 + u);
+      out += fmt::format("\\\\x{:02x}", u);  // the text \xNN: strict JSON parsers reject lone surrogates
     }
     ++i;
   }

@@ -9,8 +9,9 @@
 // - json: one object per line, {"ts":"2026-11-21T16:30:00.123Z",
 //   "level":"info","msg":"...", then the fields}; a field whose value is
 //   a number is written as a JSON number. Strings are JSON-escaped
-//   (control characters as \u00XX; bytes that are not valid UTF-8 as
-//   \uDC80-\uDCFF, as recorded logs do), so every line parses.
+//   (control characters as \u00XX; a byte that is not valid UTF-8 as the
+//   four characters \xNN, since strict parsers reject the lone surrogates
+//   recorded logs use), so every line parses as strict JSON.
 //
 // Thread safety: Configure before any other thread logs; Log and the
 // sink from any thread (one write per line, under a mutex).
