@@ -44,6 +44,8 @@ TEST(ConsumerMetrics, CountersFollowStatsAndPartitionsComeAndGo) {
   EXPECT_TRUE(Has(text, "exactly_records_processed_total 10")) << text;
   EXPECT_TRUE(Has(text, "exactly_records_total{outcome=\"duplicate\"} 3")) << text;
   EXPECT_TRUE(Has(text, "exactly_malformed_records_total{reason=\"bad_epoch\"} 1")) << text;
+  EXPECT_TRUE(Has(text, "exactly_malformed_records_total{reason=\"missing_producer\"} 0")) << text;
+  EXPECT_EQ(text.find("reason=\"none\""), std::string::npos) << text;
   EXPECT_TRUE(Has(text, "exactly_messages_total{outcome=\"delivered\"} 6")) << text;
   EXPECT_TRUE(Has(text, "exactly_consumer_lag_records{topic=\"in\",partition=\"0\"} 4")) << text;
   EXPECT_TRUE(Has(text, "exactly_consumer_lag_records{topic=\"in\",partition=\"1\"} 0")) << text;

@@ -85,8 +85,9 @@ Result<std::unique_ptr<DedupConsumerMetrics>> DedupConsumerMetrics::Create(metri
   if (!reasons.ok()) return reasons.status();
   m.malformed_by_reason.resize(kMalformedReasonCount);
   for (std::size_t i = 0; i < kMalformedReasonCount; ++i) {
-    EXACTLY_ASSIGN(m.malformed_by_reason[i].counter,
-                   (*reasons)->With({MalformedReasonName(static_cast<MalformedReason>(i))}));
+    const auto reason = static_cast<MalformedReason>(i);
+    if (reason == MalformedReason::kNone) continue;  // not a reason to reject
+    EXACTLY_ASSIGN(m.malformed_by_reason[i].counter, (*reasons)->With({MalformedReasonName(reason)}));
   }
   auto messages = r.AddCounter("exactly_messages_total", "Messages by outcome (a chunked message counts once).", {"outcome"});
   if (!messages.ok()) return messages.status();
@@ -168,7 +169,9 @@ void DedupConsumerMetrics::Update(const DedupConsumerStats& s, std::span<const P
   m.unstamped_passed.Copy(c.unstamped - c.unstamped_dropped);
   m.unstamped_dropped.Copy(c.unstamped_dropped);
   m.abandoned_chunks.Copy(c.abandoned_chunks);
-  for (std::size_t i = 0; i < kMalformedReasonCount; ++i) m.malformed_by_reason[i].Copy(c.malformed_by_reason[i]);
+  for (std::size_t i = 0; i < kMalformedReasonCount; ++i) {
+    if (m.malformed_by_reason[i].counter != nullptr) m.malformed_by_reason[i].Copy(c.malformed_by_reason[i]);
+  }
   m.delivered.Copy(c.delivered);
   m.delivered_chunked.Copy(c.delivered_chunked);
   m.corrupt.Copy(c.corrupt);
