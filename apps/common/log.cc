@@ -110,7 +110,6 @@ std::string FormatLogLine(LogFormat format, std::string_view app, LogLevel level
     if (level == LogLevel::kWarn) out += "warning: ";
     if (level == LogLevel::kDebug) out += "debug: ";
     out += msg;
-    for (const LogField& f : fields) out += fmt::format(" {}={}", f.key, f.value);
     return out;
   }
   out = "{\"ts\":\"" + Timestamp(now) + "\",\"level\":\"" + std::string(LogLevelName(level)) + "\",\"msg\":";
@@ -155,7 +154,7 @@ void LoggerKafkaSink::Log(int level, std::string_view facility, std::string_view
   const LogLevel l = level <= 3 ? LogLevel::kError : level == 4 ? LogLevel::kWarn : level <= 6 ? LogLevel::kInfo
                                                                                                 : LogLevel::kDebug;
   try {
-    Logger::Get().Log(l, fmt::format("librdkafka: {}", message),
+    Logger::Get().Log(l, fmt::format("librdkafka {} {}: {}", client, facility, message),
                       {Field("facility", facility), Field("client", client)});
   } catch (...) {  // a log line is not worth a crash in librdkafka's thread
   }

@@ -4,8 +4,9 @@
 // KafkaLogSink that sends librdkafka's log lines through the same logger.
 //
 // Formats (one line each, to stderr):
-// - text: `<app>: <msg>` then ` key=value` per field (warn and error
-//   lines say so: `<app>: warning: ...`, `<app>: error: ...`).
+// - text: `<app>: <msg>` (warn, error and debug lines say so:
+//   `<app>: warning: ...`); fields are left out, since the message says
+//   the same in words.
 // - json: one object per line, {"ts":"2026-11-21T16:30:00.123Z",
 //   "level":"info","msg":"...", then the fields}; a field whose value is
 //   a number is written as a JSON number. Strings are JSON-escaped

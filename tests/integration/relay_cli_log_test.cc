@@ -4,7 +4,8 @@
 // --metrics-port 0` writes only JSON lines on stderr (each parses, with
 // ts, level and msg; status and summary lines carry their figures as
 // number fields), logs the metrics URL with the bound port and serves
-// /metrics there while it runs; `--log-level warn` silences info lines.
+// /metrics there while it runs; `--log-level warn` silences info lines;
+// librdkafka's own lines come through the same logger, as JSON.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <simdjson.h>
@@ -111,6 +112,28 @@ TEST(RelayCliLog, WarnLevelSilencesInfoLines) {
   }
   EXPECT_EQ(run.Wait(), 0);
 }
+
+TEST(RelayCliLog, LibrdkafkaLinesGoThroughTheSameLogger) {
+  // No broker listens on port 1: librdkafka logs its connection failures.
+  TempDir dir;
+  StderrRun run("--brokers 127.0.0.1:1 --input a --output b --state-dir '" + dir.sub("s") + "' --log-format json");
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  simdjson::dom::parser parser;
+  bool seen = false;
+  while (!seen) {
+    auto line = run.Next(deadline);
+    if (!line) break;
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(*line).get(doc), simdjson::SUCCESS) << *line;
+    std::string_view facility, client, msg;
+    if (doc["facility"].get_string().get(facility) != simdjson::SUCCESS) continue;
+    EXPECT_EQ(doc["client"].get_string().get(client), simdjson::SUCCESS) << *line;
+    EXPECT_EQ(doc["msg"].get_string().get(msg), simdjson::SUCCESS) << *line;
+    EXPECT_TRUE(msg.starts_with("librdkafka ")) << *line;
+    seen = true;
+  }
+  EXPECT_TRUE(seen) << "no librdkafka line within 30 s";
+}  // the relay is killed with its Subprocess
 
 #endif
 
