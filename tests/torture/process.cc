@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,8 +13,6 @@
 #include <thread>
 
 #include <fmt/format.h>
-
-extern char** environ;
 
 namespace exactly::torture {
 
@@ -36,56 +34,73 @@ Status Errno(std::string_view what) { return Status::IoError(fmt::format("{}: {}
 }  // namespace
 
 Result<Child> Child::Spawn(const SpawnSpec& spec) {
-  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1};
-  if (spec.stdin_pipe && ::pipe2(in_pipe, O_CLOEXEC) != 0) return Errno("pipe");
-  if (spec.stdout_pipe && ::pipe2(out_pipe, O_CLOEXEC) != 0) return Errno("pipe");
-
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (spec.stdin_pipe) {
-    posix_spawn_file_actions_adddup2(&fa, in_pipe[0], 0);
-  } else {
-    posix_spawn_file_actions_addopen(&fa, 0, spec.stdin_file.empty() ? "/dev/null" : spec.stdin_file.c_str(), O_RDONLY,
-                                     0);
-  }
-  const char* err = spec.stderr_file.empty() ? "/dev/null" : spec.stderr_file.c_str();
-  posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (spec.stdout_pipe) {
-    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
-  } else {
-    posix_spawn_file_actions_adddup2(&fa, 2, 1);
-  }
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t defaults, empty;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGINT);
-  sigaddset(&defaults, SIGTERM);
-  sigemptyset(&empty);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
+  // Everything the child needs is prepared before fork(): between fork and
+  // exec only async-signal-safe calls are allowed (the driver has threads).
   std::vector<char*> argv;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  const char* in_path = spec.stdin_file.empty() ? "/dev/null" : spec.stdin_file.c_str();
+  const char* err_path = spec.stderr_file.empty() ? "/dev/null" : spec.stderr_file.c_str();
+  int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
+  auto close_all = [&] {
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], exec_pipe[0], exec_pipe[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  if ((spec.stdin_pipe && ::pipe2(in_pipe, O_CLOEXEC) != 0) ||
+      (spec.stdout_pipe && ::pipe2(out_pipe, O_CLOEXEC) != 0) || ::pipe2(exec_pipe, O_CLOEXEC) != 0) {
+    Status st = Errno("pipe");
+    close_all();
+    return st;
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    Status st = Errno("fork");
+    close_all();
+    return st;
+  }
+  if (pid == 0) {
+    // A process group of its own; SIGKILLed if the driver dies, however it dies.
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    int in = spec.stdin_pipe ? in_pipe[0] : ::open(in_path, O_RDONLY | O_CLOEXEC);
+    int err = ::open(err_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int out = spec.stdout_pipe ? out_pipe[1] : err;
+    if (in < 0 || err < 0 || ::dup2(in, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) {
+      const int e = errno;
+      (void)!::write(exec_pipe[1], &e, sizeof e);
+      ::_exit(127);
+    }
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM}) ::signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execv(argv[0], argv.data());
+    const int e = errno;
+    (void)!::write(exec_pipe[1], &e, sizeof e);
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // also here, so that a signal sent right away reaches the group
+  ::close(exec_pipe[1]);
+  exec_pipe[1] = -1;
+  int child_errno = 0;
+  ssize_t n;
+  while ((n = ::read(exec_pipe[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
+  }
+  ::close(exec_pipe[0]);
+  exec_pipe[0] = -1;
   if (spec.stdin_pipe) ::close(in_pipe[0]);
   if (spec.stdout_pipe) ::close(out_pipe[1]);
-  if (rc != 0) {
-    if (spec.stdin_pipe) ::close(in_pipe[1]);
-    if (spec.stdout_pipe) ::close(out_pipe[0]);
-    return Status::IoError(fmt::format("cannot run {}: {}", spec.argv[0], std::strerror(rc)));
-  }
   Child c;
   c.pid_ = pid;
   c.stdin_fd_ = spec.stdin_pipe ? in_pipe[1] : -1;
   c.stdout_fd_ = spec.stdout_pipe ? out_pipe[0] : -1;
+  if (n > 0) {
+    c.Wait();
+    return Status::IoError(fmt::format("cannot run {}: {}", spec.argv[0], std::strerror(child_errno)));
+  }
   return c;
 }
 

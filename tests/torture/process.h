@@ -1,9 +1,10 @@
 // Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
 //
 // Child: one spawned process of the torture run (broker, producer, relay),
-// started with posix_spawn in a process group of its own so that a signal
+// started (fork + exec) in a process group of its own so that a signal
 // meant for it never reaches the driver and one meant for the driver's
-// terminal never reaches it. LineReader: line-by-line reads with a deadline
+// terminal never reaches it, and with PR_SET_PDEATHSIG so that it is
+// SIGKILLed if the driver dies (even by SIGKILL, e.g. a test timeout). LineReader: line-by-line reads with a deadline
 // from a pipe (the broker's answers).
 //
 // Contract
@@ -14,7 +15,8 @@
 // - Signal() sends to the child's whole process group. Wait()/TryWait()
 //   reap it once; the exit is reported as an ExitInfo.
 // - The destructor of a child still running SIGKILLs its group and reaps
-//   it: a failing driver leaves no process behind.
+//   it: a failing driver leaves no process behind. The death signal is tied
+//   to the spawning thread: spawn from a thread that outlives the child.
 //
 // Thread safety: a value with one owner.
 #pragma once
