@@ -155,9 +155,13 @@ ReferenceResult RunReference(const std::vector<OwnedRecord>& input, std::uint64_
   std::map<std::int32_t, std::map<std::string, Track>> partitions;
   std::int64_t held_bytes = 0;
 
+  auto reject = [&](const Place& place, const std::optional<std::string>& value) {
+    ref.rejected.insert(place);
+    ref.rejected_values[place] = value;
+  };
   auto abandon = [&](Track& t, std::int32_t partition) {
     for (const auto& [i, h] : t.p->chunks) {
-      ref.rejected.insert({partition, h.offset});
+      reject({partition, h.offset}, h.bytes);
       held_bytes -= static_cast<std::int64_t>(h.bytes ? h.bytes->size() : 0);
     }
     ++ref.abandoned;
@@ -179,7 +183,7 @@ ReferenceResult RunReference(const std::vector<OwnedRecord>& input, std::uint64_
       ++ref.chunked_delivered;
       t.w = p.stamp;
     } else {
-      for (const auto& [i, h] : p.chunks) ref.rejected.insert({part, h.offset});
+      for (const auto& [i, h] : p.chunks) reject({part, h.offset}, h.bytes);
       ++ref.corrupt;
     }
     t.p.reset();
@@ -202,7 +206,7 @@ ReferenceResult RunReference(const std::vector<OwnedRecord>& input, std::uint64_
     }
     if (env.kind == ParsedEnvelope::kMalformed) {
       ++ref.malformed;
-      ref.rejected.insert({part, off});
+      reject({part, off}, r.value);
       continue;
     }
     Track& t = tracks[env.producer];
@@ -220,7 +224,7 @@ ReferenceResult RunReference(const std::vector<OwnedRecord>& input, std::uint64_
     if (t.p && s == t.p->stamp) {  // rule 4
       if (!env.chunked || env.count != t.p->count || env.size != t.p->size || env.crc != t.p->crc) {
         ++ref.malformed;
-        ref.rejected.insert({part, off});
+        reject({part, off}, r.value);
         continue;
       }
       if (t.p->chunks.contains(env.index)) {
@@ -244,7 +248,7 @@ ReferenceResult RunReference(const std::vector<OwnedRecord>& input, std::uint64_
       const std::string v = r.value.value_or("");
       if ((env.size && *env.size != v.size()) || (env.crc && *env.crc != SimpleCrc32c(v))) {
         ++ref.malformed;  // §2: eo.size / eo.crc of an unchunked record are verified
-        ref.rejected.insert({part, off});
+        reject({part, off}, r.value);
         continue;
       }
       ref.messages[{part, off}] =

@@ -55,8 +55,9 @@ struct ExpectedMessage {
 };
 
 struct ReferenceResult {
-  std::map<Place, ExpectedMessage> messages;  // by the place of the completing record
-  std::set<Place> rejected;                   // every record owed to the dead-letter topic
+  std::map<Place, ExpectedMessage> messages;                    // by the place of the completing record
+  std::set<Place> rejected;                                     // every record owed to the dead-letter topic
+  std::map<Place, std::optional<std::string>> rejected_values;  // and its value
   std::uint64_t records = 0, unstamped = 0, malformed = 0, stale = 0, duplicates = 0, duplicate_chunks = 0, corrupt = 0,
                 abandoned = 0, gaps = 0, chunked_delivered = 0;
   std::uint64_t pending = 0;  // chunked messages still incomplete at the end

@@ -142,7 +142,7 @@ OwnedRecord DeadLetter(std::int64_t offset, const Place& place) {
                        {"exactly.dead-letter.topic", "in"},
                        {"exactly.dead-letter.partition", std::to_string(place.first)},
                        {"exactly.dead-letter.offset", std::to_string(place.second)}},
-                      "x");
+                      "bad");
   r.topic = "dlq";
   return r;
 }
@@ -216,6 +216,11 @@ TEST_F(TortureJudge, SeesEveryKindOfMismatch) {
   }
   EXPECT_EQ(Judge(good_, {}).dead_letter_missing, 1u);
   EXPECT_EQ(Judge(good_, {DeadLetter(0, {0, 1}), DeadLetter(1, {0, 2})}).dead_letter_unexpected, 1u);
+  OwnedRecord altered = DeadLetter(0, {0, 1});
+  altered.value = "not bad";
+  EXPECT_EQ(Judge(good_, {altered}).dead_letter_differing, 1u);
+  altered.headers.push_back({"exactly.dead-letter.truncated", "9"});
+  EXPECT_EQ(Judge(good_, {altered}).dead_letter_differing, 0u);
 }
 
 }  // namespace

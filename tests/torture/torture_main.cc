@@ -608,7 +608,7 @@ int Main(int argc, char** argv) {
   std::printf(
       "torture: seed=%llu kills=%d faults=%llu input_records=%llu expected=%llu delivered=%llu missing=%llu "
       "extra=%llu reordered=%llu differing=%llu invalid=%llu dead_lettered=%llu/%llu dead_letter_missing=%llu "
-      "dead_letter_unexpected=%llu wall=%.0fs %s\n",
+      "dead_letter_unexpected=%llu dead_letter_differing=%llu wall=%.0fs %s\n",
       static_cast<unsigned long long>(o.seed), rs.kills, static_cast<unsigned long long>(faults.total),
       static_cast<unsigned long long>(ref.records), static_cast<unsigned long long>(v.expected),
       static_cast<unsigned long long>(v.delivered), static_cast<unsigned long long>(v.missing),
@@ -616,7 +616,7 @@ int Main(int argc, char** argv) {
       static_cast<unsigned long long>(v.differing), static_cast<unsigned long long>(v.invalid),
       static_cast<unsigned long long>(v.dead_lettered), static_cast<unsigned long long>(ref.rejected.size()),
       static_cast<unsigned long long>(v.dead_letter_missing), static_cast<unsigned long long>(v.dead_letter_unexpected),
-      wall, v.ok() ? "OK" : "MISMATCH");
+      static_cast<unsigned long long>(v.dead_letter_differing), wall, v.ok() ? "OK" : "MISMATCH");
   std::fflush(stdout);
   if (!v.ok()) {
     Log(fmt::format("logs kept in {}", o.work_dir));

@@ -231,8 +231,11 @@ Verdict Judge(const ReferenceResult& ref, const std::vector<OwnedRecord>& output
   std::set<Place> seen;
   for (const OwnedRecord& r : dead_letters) {
     ++v.dead_letter_records;
-    std::optional<std::string> topic, partition, offset;
+    std::optional<std::string> topic, partition, offset, reason;
+    bool truncated = false;
     for (const auto& h : r.headers) {
+      if (h.name == "exactly.dead-letter.reason") reason = h.value;
+      if (h.name == "exactly.dead-letter.truncated") truncated = true;
       if (h.name == "exactly.dead-letter.topic") topic = h.value;
       if (h.name == "exactly.dead-letter.partition") partition = h.value;
       if (h.name == "exactly.dead-letter.offset") offset = h.value;
@@ -249,6 +252,13 @@ Verdict Judge(const ReferenceResult& ref, const std::vector<OwnedRecord>& output
     if (!ref.rejected.contains(place)) {
       ++v.dead_letter_unexpected;
       example(fmt::format("unexpected dead letter for in[{}]@{}", p, o));
+      continue;
+    }
+    const auto& want = ref.rejected_values.at(place);
+    if (!reason || reason->empty() || (!truncated && r.value.value_or("") != want.value_or(""))) {
+      ++v.dead_letter_differing;
+      example(fmt::format("dead letter [{}]@{} for in[{}]@{}: reason {}, value {} where the input had {}",
+                          r.partition.value(), r.offset.value(), p, o, Show(reason), Show(r.value), Show(want)));
     }
   }
   v.dead_lettered = seen.size();

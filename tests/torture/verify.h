@@ -13,7 +13,8 @@
 //   output partition, and compares with the reference: payload, key and
 //   headers byte for byte; the dead-letter topic must name every rejected
 //   input record (by its exactly.dead-letter.partition/.offset headers) and
-//   nothing else.
+//   nothing else, each with a reason and the record's own value (unless
+//   marked exactly.dead-letter.truncated).
 //
 // Thread safety: plain functions.
 #pragma once
@@ -35,7 +36,8 @@ Result<std::vector<OwnedRecord>> ReadWholeTopic(const std::string& bootstraps, c
 struct Verdict {
   std::uint64_t output_records = 0, output_messages = 0, repeats = 0;
   std::uint64_t expected = 0, delivered = 0, missing = 0, extra = 0, reordered = 0, differing = 0, invalid = 0;
-  std::uint64_t dead_letter_records = 0, dead_lettered = 0, dead_letter_missing = 0, dead_letter_unexpected = 0;
+  std::uint64_t dead_letter_records = 0, dead_lettered = 0, dead_letter_missing = 0, dead_letter_unexpected = 0,
+                dead_letter_differing = 0;
   std::vector<std::string> examples;  // the first few mismatches, in words
   bool ok() const {
     return missing == 0 && extra == 0 && reordered == 0 && differing == 0 && invalid == 0 && dead_letter_missing == 0 &&
