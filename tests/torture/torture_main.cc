@@ -41,6 +41,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -85,6 +86,7 @@ struct Options {
   int max_batch = 30;
   double producer_kill_probability = 0.3;
   std::uint64_t relay_message_max_bytes = 0;
+  std::vector<std::string> relay_producer_props;
   double blind_kill_fraction = 0.2;
   std::int64_t active_kill_max_ms = 2500;
   std::int64_t fault_min_ms = 300, fault_max_ms = 2500;
@@ -108,6 +110,8 @@ const char* kUsage = R"(Usage: exactly-torture [options]
                            (default 2500) after the relay reports its assignment
   --relay-message-max-bytes N  message.max.bytes of the relay's producer (default: librdkafka's),
                            e.g. 20000 to have the relay re-chunk the larger messages
+  --relay-producer-X K=V   extra librdkafka property of the relay's producer (repeatable), e.g.
+                           message.timeout.ms=2000 so that outages fail deliveries (rewinds)
   --bin-dir DIR            where exactly-broker, exactly-produce, exactly-relay are
   --work-dir DIR           logs and state (default: a new /tmp/exactly-torture-* directory,
                            removed after a successful run unless --keep)
@@ -148,6 +152,8 @@ Result<Options> ParseOptions(int argc, char** argv) {
       st = num(o.round_pause_ms);
     } else if (a == "--max-batch") {
       st = num(o.max_batch);
+    } else if (a == "--relay-producer-X") {
+      o.relay_producer_props.push_back(v);
     } else if (a == "--relay-message-max-bytes") {
       st = num(o.relay_message_max_bytes);
     } else if (a == "--producer-kill-probability") {
@@ -363,6 +369,7 @@ std::vector<std::string> RelayArgs(const Options& o, const std::string& bootstra
   if (o.relay_message_max_bytes > 0) {
     a.insert(a.end(), {"--producer-X", fmt::format("message.max.bytes={}", o.relay_message_max_bytes)});
   }
+  for (const auto& kv : o.relay_producer_props) a.insert(a.end(), {"--producer-X", kv});
   if (checkpoint_records > 0) a.insert(a.end(), {"--checkpoint-records", std::to_string(checkpoint_records)});
   return a;
 }
@@ -578,6 +585,17 @@ int Main(int argc, char** argv) {
   broker.child().Signal(SIGTERM);
   (void)broker.child().WaitFor(10s);
 
+  // Failed output deliveries make the relay rewind to its last checkpoint;
+  // count them from the relay's logs (one per life, plus the last).
+  std::uint64_t rewinds = 0;
+  for (const auto& entry : fs::directory_iterator(o.work_dir)) {
+    if (!entry.path().filename().string().starts_with("relay-")) continue;
+    const std::string text = Slurp(entry.path().string());
+    for (auto at = text.find("rewinding to the last checkpoint"); at != std::string::npos;
+         at = text.find("rewinding to the last checkpoint", at + 1)) {
+      ++rewinds;
+    }
+  }
   const double wall = std::chrono::duration<double>(Clock::now() - started).count();
   const WorkloadStats& ws = workload.stats();
   std::string fault_kinds;
@@ -599,10 +617,11 @@ int Main(int argc, char** argv) {
                   ref.corrupt, ref.abandoned, ref.stale, ref.duplicates, ref.duplicate_chunks, ref.gaps, ref.pending));
   Log(
       fmt::format("relay: {} kills ({} blind, {} after assignment), {} exits on its own, {} never assigned; "
-                  "restart to assignment {:.1f} s mean; output {} records, {} messages, {} repeats dropped; "
+                  "restart to assignment {:.1f} s mean; {} rewinds after failed deliveries; output {} records, {} "
+                  "messages, {} repeats dropped; "
                   "faults: {}",
                   rs.kills, rs.blind_kills, rs.active_kills, rs.own_exits, rs.never_assigned, Mean(rs.assign_seconds),
-                  v.output_records, v.output_messages, v.repeats, fault_kinds.empty() ? "none" : fault_kinds));
+                  rewinds, v.output_records, v.output_messages, v.repeats, fault_kinds.empty() ? "none" : fault_kinds));
   for (const auto& n : rs.notes) Log("  " + n);
   for (const auto& e : v.examples) Log("  " + e);
   std::printf(
