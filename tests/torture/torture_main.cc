@@ -46,7 +46,9 @@
 #include <fmt/format.h>
 
 #include "exactly/kafka/consumer.h"
+#include "broker_faults.h"
 #include "process.h"
+#include "seed.h"
 #include "reference.h"
 #include "verify.h"
 #include "workload.h"
@@ -180,128 +182,9 @@ Result<Options> ParseOptions(int argc, char** argv) {
   return o;
 }
 
-std::uint64_t Mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 void Log(const std::string& line) {
   std::fprintf(stderr, "torture: %s\n", line.c_str());
   std::fflush(stderr);
-}
-
-// The broker process and its command channel (one command at a time).
-class Broker {
- public:
-  Status Start(const Options& o, const std::string& work_dir) {
-    SpawnSpec spec;
-    spec.argv = {o.bin_dir + "/exactly-broker",
-                 "--brokers",
-                 std::to_string(o.brokers),
-                 "--topic",
-                 fmt::format("{}:{}", kInput, kInputPartitions),
-                 "--topic",
-                 fmt::format("{}:{}", kOutput, kOutputPartitions),
-                 "--topic",
-                 fmt::format("{}:{}", kDeadLetters, kDeadLetterPartitions)};
-    spec.stdin_pipe = true;
-    spec.stdout_pipe = true;
-    spec.stderr_file = work_dir + "/broker.log";
-    auto child = Child::Spawn(spec);
-    if (!child.ok()) return child.status();
-    child_ = std::move(*child);
-    reader_.emplace(child_.stdout_fd());
-    auto line = reader_->Next(20s);
-    if (!line.ok()) return line.status().WithContext("exactly-broker's bootstrap line");
-    bootstraps_ = *line;
-    return Status::OK();
-  }
-  Status Command(const std::string& cmd) {
-    std::lock_guard lock(mu_);
-    const std::string line = cmd + "\n";
-    if (::write(child_.stdin_fd(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-      return Status::IoError(fmt::format("exactly-broker: cannot send '{}'", cmd));
-    }
-    auto answer = reader_->Next(20s);
-    if (!answer.ok()) return answer.status().WithContext(fmt::format("exactly-broker's answer to '{}'", cmd));
-    if (*answer != "ok") return Status::Internal(fmt::format("exactly-broker: '{}' -> {}", cmd, *answer));
-    return Status::OK();
-  }
-  const std::string& bootstraps() const { return bootstraps_; }
-  Child& child() { return child_; }
-
- private:
-  Child child_;
-  std::optional<LineReader> reader_;
-  std::string bootstraps_;
-  std::mutex mu_;
-};
-
-struct FaultStats {
-  std::map<std::string, std::uint64_t> by_kind;
-  std::uint64_t total = 0;
-  Status error;
-};
-
-// Injects faults until `stop`, each undone before the next where it has an
-// undo (down -> up, rtt -> 0). Leader moves and injected errors stay.
-void RunFaults(Broker& broker, const Options& o, std::uint64_t seed, const std::atomic<bool>& stop, FaultStats& stats) {
-  std::mt19937_64 rng(Mix(seed ^ 0x6661756c74ull));
-  std::vector<std::string> kinds;
-  std::stringstream ss(o.faults);
-  for (std::string k; std::getline(ss, k, ',');) {
-    if (!k.empty() && k != "none") kinds.push_back(k);
-  }
-  if (kinds.empty()) return;
-  auto uniform = [&](std::int64_t lo, std::int64_t hi) {
-    return lo + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(hi - lo + 1));
-  };
-  auto sleep = [&](std::int64_t ms) {
-    const auto until = Clock::now() + std::chrono::milliseconds(ms);
-    while (!stop.load() && Clock::now() < until) std::this_thread::sleep_for(10ms);
-  };
-  const std::vector<std::string> produce_errors = {"NOT_LEADER_FOR_PARTITION", "LEADER_NOT_AVAILABLE",
-                                                   "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS"};
-  const std::vector<std::string> fetch_errors = {"NOT_LEADER_FOR_PARTITION", "LEADER_NOT_AVAILABLE",
-                                                 "REQUEST_TIMED_OUT"};
-  const std::vector<std::string> commit_errors = {"COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR", "REQUEST_TIMED_OUT"};
-  const std::vector<std::pair<std::string, std::int32_t>> topics = {
-      {kInput, kInputPartitions}, {kOutput, kOutputPartitions}, {kDeadLetters, kDeadLetterPartitions}};
-  auto run = [&](const std::string& cmd) {
-    Status st = broker.Command(cmd);
-    if (!st.ok() && stats.error.ok()) stats.error = st;
-  };
-  while (!stop.load()) {
-    sleep(uniform(o.fault_min_ms, o.fault_max_ms));
-    if (stop.load()) break;
-    const std::string& kind = kinds[rng() % kinds.size()];
-    const auto b = uniform(1, o.brokers);
-    if (kind == "down") {
-      run(fmt::format("down {}", b));
-      sleep(uniform(200, 2500));
-      run(fmt::format("up {}", b));
-    } else if (kind == "leader") {
-      const auto& [t, n] = topics[rng() % topics.size()];
-      run(fmt::format("leader {} {} {}", t, uniform(0, n - 1), b));
-    } else if (kind == "produce") {
-      run(fmt::format("errors Produce {} {}", uniform(1, 5), produce_errors[rng() % produce_errors.size()]));
-    } else if (kind == "fetch") {
-      run(fmt::format("errors Fetch {} {}", uniform(1, 5), fetch_errors[rng() % fetch_errors.size()]));
-    } else if (kind == "commit") {
-      run(fmt::format("errors OffsetCommit {} {}", uniform(1, 3), commit_errors[rng() % commit_errors.size()]));
-    } else if (kind == "rtt") {
-      run(fmt::format("rtt {} {}", b, uniform(20, 300)));
-      sleep(uniform(300, 3000));
-      run(fmt::format("rtt {} 0", b));
-    } else {
-      if (stats.error.ok()) stats.error = Status::InvalidArgument(fmt::format("unknown fault kind '{}'", kind));
-      return;
-    }
-    ++stats.by_kind[kind];
-    ++stats.total;
-  }
 }
 
 std::string Slurp(const std::string& path) {
@@ -421,10 +304,15 @@ int Main(int argc, char** argv) {
   };
 
   Broker broker;
-  if (Status st = broker.Start(o, o.work_dir); !st.ok()) return infra(st);
+  const std::vector<TopicSpec> topics = {
+      {kInput, kInputPartitions}, {kOutput, kOutputPartitions}, {kDeadLetters, kDeadLetterPartitions}};
+  if (Status st = broker.Start(o.bin_dir + "/exactly-broker", o.brokers, topics, o.work_dir + "/broker.log");
+      !st.ok()) {
+    return infra(st);
+  }
   Log(fmt::format("broker at {}", broker.bootstraps()));
 
-  std::mt19937_64 kill_rng(Mix(o.seed ^ 0x6b696c6cull));
+  std::mt19937_64 kill_rng(MixSeed(o.seed ^ 0x6b696c6cull));
   auto uniform = [&](std::int64_t lo, std::int64_t hi) {
     return lo + static_cast<std::int64_t>(kill_rng() % static_cast<std::uint64_t>(hi - lo + 1));
   };
@@ -445,7 +333,8 @@ int Main(int argc, char** argv) {
   Status workload_status;
   std::thread workload_thread([&] { workload_status = workload.Run(stop_workload); });
   FaultStats faults;
-  std::thread fault_thread([&] { RunFaults(broker, o, o.seed, stop_faults, faults); });
+  FaultOptions fo{o.faults, o.fault_min_ms, o.fault_max_ms, o.brokers, topics, o.seed};
+  std::thread fault_thread([&] { RunFaults(broker, fo, stop_faults, faults); });
   auto stop_threads = [&] {
     stop_workload.store(true);
     stop_faults.store(true);

@@ -12,6 +12,7 @@
 #include "exactly/kafka/producer.h"
 #include "process.h"
 #include "reference.h"
+#include "seed.h"
 
 namespace exactly::torture {
 
@@ -19,13 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-std::uint64_t Mix(std::uint64_t x) {  // splitmix64's finaliser
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 std::uint64_t HashString(const std::string& s) {
   std::uint64_t h = 1469598103934665603ull;
@@ -66,7 +60,7 @@ struct Running {
 
 }  // namespace
 
-Workload::Workload(WorkloadOptions options) : o_(std::move(options)), rng_(Mix(o_.seed ^ 0x776f726bull)) {
+Workload::Workload(WorkloadOptions options) : o_(std::move(options)), rng_(MixSeed(o_.seed ^ 0x776f726bull)) {
   // Three stable producers own partitions 0..P-2 and a fourth shares
   // partition 0; the restarted producer and its zombie own the last one.
   const std::int32_t shared = std::max(1, o_.partitions - 1);
@@ -77,7 +71,7 @@ Workload::Workload(WorkloadOptions options) : o_(std::move(options)), rng_(Mix(o
 }
 
 std::string Workload::Payload(const std::string& id, std::uint64_t seq) const {
-  std::mt19937_64 r(Mix(o_.seed ^ HashString(id) ^ Mix(seq)));
+  std::mt19937_64 r(MixSeed(o_.seed ^ HashString(id) ^ MixSeed(seq)));
   const std::uint64_t kind = r() % 100;
   std::size_t size = kind < 70 ? 16 + r() % 300 : kind < 95 ? 513 + r() % 3500 : 8192 + r() % 32768;
   return fmt::format("{}:{}:", id, seq) + Text(r, size);
@@ -190,7 +184,7 @@ Status Workload::Round(const std::atomic<bool>& stop) {
       lines.push_back(Payload(restarted_id_, first));
       lines.push_back(Payload(restarted_id_, first + 1));
       big_chunks = static_cast<std::int64_t>(uniform(150, 400));
-      std::mt19937_64 r(Mix(o_.seed ^ HashString(restarted_id_) ^ Mix(epoch) ^ 0xb16));
+      std::mt19937_64 r(MixSeed(o_.seed ^ HashString(restarted_id_) ^ MixSeed(epoch) ^ 0xb16));
       lines.push_back(fmt::format("{}:{}:big:", restarted_id_, first + 2) +
                       Text(r, static_cast<std::size_t>(big_chunks) * 1000 - 40));
       for (std::uint64_t i = 3; i < 6; ++i) lines.push_back(Payload(restarted_id_, first + i));
