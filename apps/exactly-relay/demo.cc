@@ -25,6 +25,7 @@
 #include "exactly/kafka/producer.h"
 #include "exactly/kafka/relay.h"
 #include "run.h"
+#include "metrics_endpoint.h"
 #include "status_line.h"
 
 namespace exactly::relay_app {
@@ -195,6 +196,17 @@ int RunDemo(const AppOptions& o) {
     Print(store.status().ToString());
     return kExitFailure;
   }
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (o.metrics_port) {
+    auto m = MetricsEndpoint::Create();
+    Status started_metrics = m.ok() ? (*m)->Start(o.metrics_address, *o.metrics_port) : m.status();
+    if (!started_metrics.ok()) {
+      Print(started_metrics.ToString());
+      return kExitFailure;
+    }
+    metrics = std::move(*m);
+    relay_options.on_checkpoint = metrics->CheckpointObserver();
+  }
   auto relay = kafka::Relay::Create(**store, relay_options);
   if (!relay.ok()) {
     Print(relay.status().ToString());
@@ -240,8 +252,10 @@ int RunDemo(const AppOptions& o) {
   Status failure;
   bool interrupted = false;
   for (;;) {
-    if (Status st = (*relay)->RunFor(100ms); !st.ok()) {
-      failure = st;
+    const Status ran = (*relay)->RunFor(100ms);
+    if (metrics) metrics->Update(**relay);
+    if (!ran.ok()) {
+      failure = ran;
       break;
     }
     if (apps::ShutdownRequested()) {
@@ -252,7 +266,7 @@ int RunDemo(const AppOptions& o) {
     if (!relay_ready && (*relay)->stats().consumer.assigned == kPartitions) relay_ready = true;
     if (now >= next_progress) {
       Print(fmt::format("generated {} records{} | {}", generated.load(), generator_done ? " (done)" : "",
-                        status.Format((*relay)->stats())));
+                        status.Format((*relay)->stats(), (*relay)->Positions()).message));
       next_progress += 1s;
     }
     if (generator_done && !high) {
@@ -277,8 +291,9 @@ int RunDemo(const AppOptions& o) {
   generator.join();
   Print("closing the relay (final checkpoint)");
   const Status closed = (*relay)->Close(30s);
+  if (metrics) metrics->Update(**relay);
   const kafka::RelayStats stats = (*relay)->stats();
-  Print(status.Format(stats));
+  SayReport(status.Summary(stats));
   if (interrupted) {
     Print("interrupted");
     return kExitFailure;

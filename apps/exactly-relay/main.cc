@@ -8,6 +8,8 @@
 #include <string>
 
 #include "cli.h"
+#include "exactly/kafka/log.h"
+#include "log.h"
 #include "options.h"
 #include "run.h"
 
@@ -25,6 +27,10 @@ int Main(int argc, char** argv) {
     std::cout << help;
     return kExitOk;
   }
+  exactly::apps::Logger::Get().Configure("exactly-relay", options->log_format, options->log_level);
+  // librdkafka's lines in the same format and filtered by the same level.
+  static exactly::apps::LoggerKafkaSink kafka_log;
+  exactly::kafka::SetKafkaLogSink(&kafka_log);
   exactly::apps::InstallShutdownHandlers();
   return options->demo ? RunDemo(*options) : RunRelay(*options);
 }

@@ -81,7 +81,8 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
   kafka::RelayOptions& r = o.relay;
   std::string config_file, unstamped = "pass", max_buffer_bytes, max_message_bytes, producer_ttl;
   std::uint64_t output_epoch = 0, checkpoint_interval_ms = 1000, flush_timeout_ms = 30000;
-  std::uint64_t max_chunk_span = 0, max_chunks = 0;
+  std::uint64_t max_chunk_span = 0, max_chunks = 0, metrics_port = 0;
+  std::string log_format = "text", log_level = "info";
 
   po::options_description main("Relay");
   // clang-format off
@@ -109,7 +110,15 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
     ("status-interval-ms", po::value(&o.status_interval_ms)->value_name("MS"),
      "status line to stderr every MS milliseconds (default 5000; 0: never)")
     ("close-timeout-ms", po::value(&o.close_timeout_ms)->value_name("MS"),
-     "bound on the final checkpoint and group leave at shutdown (default 60000)");
+     "bound on the final checkpoint and group leave at shutdown (default 60000)")
+    ("metrics-port", po::value(&metrics_port)->value_name("PORT"),
+     "serve Prometheus metrics at http://ADDR:PORT/metrics (default: off; 0: any free port, logged)")
+    ("metrics-address", po::value(&o.metrics_address)->value_name("ADDR"),
+     "address the metrics server binds (default 127.0.0.1; 0.0.0.0 for a Prometheus on another host)")
+    ("log-format", po::value(&log_format)->value_name("text|json"),
+     "log lines as text (default) or one JSON object per line (ts, level, msg, fields)")
+    ("log-level", po::value(&log_level)->value_name("LEVEL"),
+     "error, warn, info (default) or debug; applies to librdkafka's lines too");
   po::options_description engine("Dedup engine");
   engine.add_options()
     ("unstamped", po::value(&unstamped)->value_name("pass|drop"),
@@ -162,6 +171,16 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
     return o;
   }
   o.demo = vm.count("demo") > 0;
+  if (vm.count("metrics-port")) {
+    if (metrics_port > 65535) return Status::InvalidArgument(fmt::format("--metrics-port: {} is not a port", metrics_port));
+    o.metrics_port = static_cast<std::uint16_t>(metrics_port);
+  }
+  auto format = apps::ParseLogFormat(log_format);
+  if (!format.ok()) return format.status();
+  o.log_format = *format;
+  auto level = apps::ParseLogLevel(log_level);
+  if (!level.ok()) return level.status();
+  o.log_level = *level;
   o.sync = vm.count("no-sync") == 0;
   r.output_epoch = Epoch(output_epoch);
   r.checkpoint_interval = std::chrono::milliseconds(checkpoint_interval_ms);

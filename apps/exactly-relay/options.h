@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "exactly/kafka/config.h"
 #include "exactly/kafka/relay.h"
 #include "exactly/status.h"
+#include "log.h"
 
 namespace exactly::relay_app {
 
@@ -28,6 +30,11 @@ struct AppOptions {
   std::uint64_t status_interval_ms = 5000;
   std::uint64_t close_timeout_ms = 60000;
   bool sync = true;
+  // Prometheus /metrics (off unless --metrics-port; 0: an ephemeral port).
+  std::optional<std::uint16_t> metrics_port;
+  std::string metrics_address = "127.0.0.1";
+  apps::LogFormat log_format = apps::LogFormat::kText;
+  apps::LogLevel log_level = apps::LogLevel::kInfo;
   // Demo only.
   std::uint64_t demo_messages = 4000;  // per generator producer
   // -X (both clients), --consumer-X, --producer-X, in the order given.

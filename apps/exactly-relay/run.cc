@@ -12,30 +12,47 @@
 #include "cli.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/kafka/relay.h"
+#include "log.h"
+#include "metrics_endpoint.h"
 #include "status_line.h"
 
 namespace exactly::relay_app {
 
 using namespace std::chrono_literals;
 
-void Say(std::string_view text) {
-  std::fprintf(stderr, "exactly-relay: %.*s\n", static_cast<int>(text.size()), text.data());
-  std::fflush(stderr);
-}
+void Say(std::string_view text) { apps::LogInfo(text); }
+
+void SayError(std::string_view text) { apps::Logger::Get().Log(apps::LogLevel::kError, text); }
+
+void SayReport(const StatusReport& r) { apps::LogInfo(r.message, r.fields); }
 
 int RunRelay(const AppOptions& o) {
   StoreOptions store_options;
   store_options.sync = o.sync;
   auto store = CheckpointStore::Open(o.state_dir, store_options);
   if (!store.ok()) {
-    Say(fmt::format("cannot open --state-dir {}: {}", o.state_dir, store.status().ToString()));
+    SayError(fmt::format("cannot open --state-dir {}: {}", o.state_dir, store.status().ToString()));
     return kExitFailure;
   }
   kafka::RelayOptions relay_options = o.relay;
-  relay_options.log = [](std::string_view line) { Say(line); };
+  relay_options.log = [](std::string_view line) { apps::Logger::Get().Log(apps::LogLevel::kWarn, line); };
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (o.metrics_port) {
+    auto m = MetricsEndpoint::Create();
+    if (!m.ok()) {
+      SayError(m.status().ToString());
+      return kExitFailure;
+    }
+    metrics = std::move(*m);
+    if (Status st = metrics->Start(o.metrics_address, *o.metrics_port); !st.ok()) {
+      SayError(st.ToString());
+      return kExitFailure;
+    }
+    relay_options.on_checkpoint = metrics->CheckpointObserver();
+  }
   auto relay = kafka::Relay::Create(**store, relay_options);
   if (!relay.ok()) {
-    Say(relay.status().ToString());
+    SayError(relay.status().ToString());
     return relay.status().code() == Code::kInvalidArgument ? kExitUsage : kExitFailure;
   }
   std::string inputs;
@@ -52,21 +69,23 @@ int RunRelay(const AppOptions& o) {
   Status st;
   while (!apps::ShutdownRequested()) {
     st = (*relay)->RunFor(200ms);
+    if (metrics) metrics->Update(**relay);
     if (!st.ok()) break;
     if (interval.count() > 0 && StatusLine::Clock::now() >= next_status) {
-      Say(status.Format((*relay)->stats()));
+      SayReport(status.Format((*relay)->stats(), (*relay)->Positions()));
       next_status += interval;
     }
   }
   if (apps::ShutdownRequested()) Say(fmt::format("signal {}: final checkpoint, leaving the group", apps::ShutdownSignal()));
   const Status closed = (*relay)->Close(std::chrono::milliseconds(o.close_timeout_ms));
-  Say(status.Format((*relay)->stats()));
+  if (metrics) metrics->Update(**relay);
+  SayReport(status.Summary((*relay)->stats()));
   if (!st.ok()) {
-    Say(fmt::format("stopped: {}", st.ToString()));
+    SayError(fmt::format("stopped: {}", st.ToString()));
     return kExitFailure;
   }
   if (!closed.ok()) {
-    Say(fmt::format("close: {}", closed.ToString()));
+    SayError(fmt::format("close: {}", closed.ToString()));
     return kExitFailure;
   }
   return kExitOk;

@@ -16,7 +16,10 @@ inline constexpr int kExitVerification = 3;
 int RunRelay(const AppOptions& options);
 int RunDemo(const AppOptions& options);
 
-// Prints "exactly-relay: <text>" on stderr.
+// Log lines at info / error level (apps::Logger: text or JSON on stderr).
 void Say(std::string_view text);
+void SayError(std::string_view text);
+struct StatusReport;
+void SayReport(const StatusReport& report);
 
 }  // namespace exactly::relay_app

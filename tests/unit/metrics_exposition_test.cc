@@ -91,6 +91,31 @@ TEST(MetricsExposition, UpdatesAndLookupsAreStable) {
   EXPECT_EQ(gauge->Value(), 1.5);
 }
 
+TEST(MetricsExposition, RemovedSeriesLeaveTheScrapeAndComeBack) {
+  Registry r;
+  auto lag = r.AddGauge("lag_records", "Lag.", {"topic", "partition"});
+  ASSERT_TRUE(lag.ok());
+  Gauge* p0 = (*lag)->With({"t", "0"}).value();
+  Gauge* p1 = (*lag)->With({"t", "1"}).value();
+  p0->Set(5);
+  p1->Set(7);
+  EXPECT_TRUE((*lag)->Remove({"t", "0"}));
+  EXPECT_FALSE((*lag)->Remove({"t", "0"}));   // already removed
+  EXPECT_FALSE((*lag)->Remove({"t", "9"}));   // never there
+  EXPECT_FALSE((*lag)->Remove({"t"}));        // wrong arity
+  const std::string without = r.Render();
+  EXPECT_EQ(without.find("partition=\"0\""), std::string::npos) << without;
+  EXPECT_NE(without.find("lag_records{topic=\"t\",partition=\"1\"} 7\n"), std::string::npos) << without;
+  p0->Set(6);  // the holder's pointer is still valid, just not rendered
+  EXPECT_EQ(r.Render().find("partition=\"0\""), std::string::npos);
+  EXPECT_EQ((*lag)->With({"t", "0"}).value(), p0);  // assigned again: the same series
+  EXPECT_NE(r.Render().find("lag_records{topic=\"t\",partition=\"0\"} 6\n"), std::string::npos);
+  // A family with every series removed is left out, as one never used.
+  EXPECT_TRUE((*lag)->Remove({"t", "0"}));
+  EXPECT_TRUE((*lag)->Remove({"t", "1"}));
+  EXPECT_EQ(r.Render(), "");
+}
+
 TEST(MetricsExposition, CollectHooksRunBeforeEachRender) {
   Registry r;
   auto g = r.AddGauge("age_seconds", "Age.");

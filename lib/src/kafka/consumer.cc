@@ -209,6 +209,15 @@ Result<Watermarks> Consumer::QueryWatermarks(const TopicPartition& tp, std::chro
   return Watermarks{Offset(low), Offset(high)};
 }
 
+std::optional<Offset> Consumer::CachedHighWatermark(const TopicPartition& tp) const {
+  if (!impl_ || !impl_->rk) return std::nullopt;
+  int64_t low = -1, high = -1;
+  const auto err =
+      rd_kafka_get_watermark_offsets(impl_->rk.get(), tp.topic.name().c_str(), tp.partition.value(), &low, &high);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR || high < 0) return std::nullopt;
+  return Offset(high);
+}
+
 Result<std::vector<TopicPartitionOffset>> Consumer::Committed(std::span<const TopicPartition> tps,
                                                               std::chrono::milliseconds timeout) {
   if (!impl_ || !impl_->rk) return Status::FailedPrecondition("consumer is closed");

@@ -86,6 +86,7 @@ Status DedupConsumer::Impl::DoCheckpoint(std::chrono::milliseconds hook_timeout)
   ++stats.checkpoints;
   stats.last_checkpoint = Clock::now();
   stats.last_checkpoint_duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
+  if (options.on_checkpoint) options.on_checkpoint(stats.last_checkpoint_duration);
   backoff = std::chrono::milliseconds(0);
   if (options.commit_to_kafka && !offsets.empty()) {
     // Only for lag tools: the store is the source of truth, so a failed
@@ -181,6 +182,7 @@ Status DedupConsumer::Impl::PendingWritten(Status st) {
   stats.last_checkpoint = Clock::now();
   stats.last_checkpoint_duration =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - pending->started);
+  if (options.on_checkpoint) options.on_checkpoint(stats.last_checkpoint_duration);
   backoff = std::chrono::milliseconds(0);
   if (options.commit_to_kafka) {
     if (Status c = consumer->Commit(pending->offsets, /*async=*/true); !c.ok()) {

@@ -301,12 +301,21 @@ DedupConsumerStats DedupConsumer::stats() const {
   DedupConsumerStats st = impl_->stats;
   st.engine = impl_->engine.counters();
   st.assigned = impl_->entries.size();
+  st.tracked_producers = impl_->engine.TotalProducerCount();
+  st.in_progress_messages = impl_->engine.InProgressCount();
+  st.in_progress_bytes = impl_->engine.BufferedBytes();
   return st;
 }
 
 std::vector<PartitionPosition> DedupConsumer::Positions() const {
   std::vector<PartitionPosition> out;
-  for (const auto& e : impl_->entries) out.push_back({e->tp, e->next, e->checkpointed});
+  out.reserve(impl_->entries.size());
+  for (const auto& e : impl_->entries) {
+    PartitionPosition p{e->tp, e->next, e->checkpointed};
+    if (impl_->consumer) p.high_watermark = impl_->consumer->CachedHighWatermark(e->tp);
+    p.producers = impl_->engine.ProducerCount(e->tp);
+    out.push_back(std::move(p));
+  }
   return out;
 }
 

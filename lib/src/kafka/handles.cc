@@ -3,8 +3,12 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <charconv>
+#include <cstdio>
 #include <string>
+
+#include "exactly/kafka/log.h"
 
 namespace exactly::kafka::detail {
 
@@ -27,7 +31,24 @@ Result<ConfPtr> BuildConf(const KafkaConfig& config) {
   return conf;
 }
 
+namespace {
+
+std::atomic<KafkaLogSink*> g_log_sink{nullptr};
+
+void RouteLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  KafkaLogSink* sink = g_log_sink.load(std::memory_order_acquire);
+  const char* name = rk != nullptr ? rd_kafka_name(rk) : "";
+  if (sink != nullptr) {
+    sink->Log(level, fac != nullptr ? fac : "", name, buf != nullptr ? buf : "");
+  } else {
+    std::fprintf(stderr, "%%%d|%s|%s| %s\n", level, fac != nullptr ? fac : "", name, buf != nullptr ? buf : "");
+  }
+}
+
+}  // namespace
+
 Result<HandlePtr> NewHandle(rd_kafka_type_t type, ConfPtr conf) {
+  if (g_log_sink.load(std::memory_order_acquire) != nullptr) rd_kafka_conf_set_log_cb(conf.get(), &RouteLog);
   char errstr[512] = {0};
   // rd_kafka_new takes ownership of conf only on success.
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);
@@ -174,3 +195,9 @@ Status FromErrorObject(rd_kafka_error_t* error, std::string_view what) {
 }
 
 }  // namespace exactly::kafka::detail
+
+namespace exactly::kafka {
+
+void SetKafkaLogSink(KafkaLogSink* sink) noexcept { detail::g_log_sink.store(sink, std::memory_order_release); }
+
+}  // namespace exactly::kafka

@@ -157,6 +157,7 @@ Result<std::unique_ptr<Relay>> Relay::Create(CheckpointStore& store, RelayOption
   copts.checkpoint_records = o.checkpoint_records;
   copts.hook_timeout = o.flush_timeout;
   copts.log = o.log;
+  copts.on_checkpoint = o.on_checkpoint;
 
   Impl* self = impl.get();
   DedupConsumerHooks hooks;

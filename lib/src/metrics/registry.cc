@@ -96,7 +96,10 @@ Result<Metric*> Family<Metric>::With(std::span<const std::string_view> values) {
   std::vector<std::string> key(values.begin(), values.end());
   std::lock_guard lk(mu_);
   auto it = series_.find(key);
-  if (it != series_.end()) return it->second.get();
+  if (it != series_.end()) {
+    it->second.removed = false;
+    return it->second.metric.get();
+  }
   if (series_.size() >= max_series_) {
     return Status::ResourceExhausted(
         fmt::format("metric {}: already {} series (the limit); label values must come from a bounded set", name_,
@@ -109,14 +112,27 @@ Result<Metric*> Family<Metric>::With(std::span<const std::string_view> values) {
     m = std::make_unique<Metric>();
   }
   Metric* raw = m.get();
-  series_.emplace(std::move(key), std::move(m));
+  series_.emplace(std::move(key), Series{std::move(m), false});
   return raw;
+}
+
+template <class Metric>
+bool Family<Metric>::Remove(std::span<const std::string_view> values) {
+  if (values.size() != label_names_.size()) return false;
+  std::vector<std::string> key(values.begin(), values.end());
+  std::lock_guard lk(mu_);
+  auto it = series_.find(key);
+  if (it == series_.end() || it->second.removed) return false;
+  it->second.removed = true;
+  return true;
 }
 
 template <class Metric>
 void Family<Metric>::ForEach(const std::function<void(const std::vector<std::string>&, const Metric&)>& fn) const {
   std::lock_guard lk(mu_);
-  for (const auto& [values, metric] : series_) fn(values, *metric);
+  for (const auto& [values, series] : series_) {
+    if (!series.removed) fn(values, *series.metric);
+  }
 }
 
 template class Family<Counter>;

@@ -33,6 +33,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -103,6 +104,9 @@ class Consumer {
   Result<KafkaMessage> Poll(std::chrono::milliseconds timeout);
 
   Result<Watermarks> QueryWatermarks(const TopicPartition& tp, std::chrono::milliseconds timeout);
+  // The high watermark librdkafka last saw in a fetch response for `tp`
+  // (no request, never blocks); nullopt before the first fetch.
+  std::optional<Offset> CachedHighWatermark(const TopicPartition& tp) const;
   // The group's committed offsets for `tps` (kOffsetInvalid where none).
   Result<std::vector<TopicPartitionOffset>> Committed(std::span<const TopicPartition> tps,
                                                       std::chrono::milliseconds timeout);

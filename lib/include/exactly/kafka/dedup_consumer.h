@@ -123,6 +123,9 @@ struct DedupConsumerOptions {
   bool commit_to_kafka = true;
   // Diagnostics (transient errors, rewinds); default: stderr.
   std::function<void(std::string_view)> log;
+  // Optional: after every successful checkpoint, on the loop thread, with
+  // its duration (as stats().last_checkpoint_duration). For metrics.
+  std::function<void(std::chrono::microseconds)> on_checkpoint;
 };
 
 struct DedupConsumerHooks {
@@ -156,6 +159,9 @@ struct DedupConsumerStats {
   std::uint64_t revocations = 0;     // lost ones included
   std::uint64_t lost = 0;            // revocations of partitions already lost (no checkpoint)
   std::size_t assigned = 0;          // partitions currently owned
+  std::size_t tracked_producers = 0;     // producers with state, all owned partitions
+  std::size_t in_progress_messages = 0;  // chunked messages being reassembled
+  std::uint64_t in_progress_bytes = 0;   // bytes they hold
   // steady_clock time of the last successful checkpoint, if any.
   std::optional<std::chrono::steady_clock::time_point> last_checkpoint;
   // Trigger to commit: hook + commit, or for a pipelined checkpoint the
@@ -169,6 +175,10 @@ struct PartitionPosition {
   TopicPartition tp;
   std::optional<Offset> next;
   std::optional<Offset> checkpointed;
+  // The partition's high watermark as of librdkafka's last fetch response
+  // (nullopt before one); lag = high_watermark - next.
+  std::optional<Offset> high_watermark = std::nullopt;
+  std::size_t producers = 0;  // tracked producers
 };
 
 class DedupConsumer {

@@ -96,6 +96,8 @@ struct RelayOptions {
   std::chrono::milliseconds metadata_timeout{10000};
   EngineOptions engine;
   std::function<void(std::string_view)> log;  // default: stderr
+  // As DedupConsumerOptions::on_checkpoint (loop thread, after each one).
+  std::function<void(std::chrono::microseconds)> on_checkpoint;
 };
 
 struct RelayStats {

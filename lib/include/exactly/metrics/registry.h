@@ -23,7 +23,8 @@
 // - Each family holds at most Registry's max_series_per_family series;
 //   With beyond that returns kResourceExhausted (label values from
 //   unbounded sets must not grow memory without bound).
-// - Pointers returned by With and Add* stay valid for the registry's life.
+// - Pointers returned by With and Add* stay valid for the registry's life,
+//   Remove included (it hides a series; With shows it again).
 // - Histograms: bucket bounds strictly increasing and finite; +Inf is
 //   implicit. An observation v counts in every bucket whose bound >= v.
 //   NaN observations are ignored. _count is the sum of the buckets, so it
@@ -121,12 +122,22 @@ class Family {
     return With(std::span<const std::string_view>(values.begin(), values.size()));
   }
 
+  // Takes the series out of the exposition (e.g. a partition revoked
+  // from this process). Its pointer stays valid and its updates are kept
+  // but not rendered; the next With for the same values returns the same
+  // series and renders it again. Removed series still count against the
+  // family's limit. Returns false if the series was not rendered.
+  bool Remove(std::span<const std::string_view> values);
+  bool Remove(std::initializer_list<std::string_view> values) {
+    return Remove(std::span<const std::string_view>(values.begin(), values.size()));
+  }
+
   const std::string& name() const noexcept { return name_; }
   const std::string& help() const noexcept { return help_; }
   const std::vector<std::string>& label_names() const noexcept { return label_names_; }
 
-  // Calls fn(label values, metric) for every series, in label-value order,
-  // under the family's mutex.
+  // Calls fn(label values, metric) for every series not removed, in
+  // label-value order, under the family's mutex.
   void ForEach(const std::function<void(const std::vector<std::string>&, const Metric&)>& fn) const;
 
  private:
@@ -136,7 +147,11 @@ class Family {
   std::vector<double> bounds_;  // histograms
   std::size_t max_series_;
   mutable std::mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<Metric>> series_;
+  struct Series {
+    std::unique_ptr<Metric> metric;
+    bool removed = false;
+  };
+  std::map<std::vector<std::string>, Series> series_;
 };
 
 extern template class Family<Counter>;

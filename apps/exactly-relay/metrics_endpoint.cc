@@ -1,0 +1,30 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+#include "metrics_endpoint.h"
+
+#include <fmt/format.h>
+
+#include "log.h"
+
+namespace exactly::relay_app {
+
+Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Create() {
+  auto e = std::make_unique<MetricsEndpoint>();
+  auto m = kafka::RelayMetrics::Create(e->registry_);
+  if (!m.ok()) return m.status();
+  e->metrics_ = std::move(*m);
+  return e;
+}
+
+Status MetricsEndpoint::Start(const std::string& address, std::uint16_t port) {
+  metrics::ServerOptions so;
+  so.bind_address = address;
+  so.port = port;
+  auto server = metrics::MetricsServer::Start(registry_, so);
+  if (!server.ok()) return server.status().WithContext(fmt::format("--metrics-address {} --metrics-port {}", address, port));
+  server_ = std::move(*server);
+  apps::LogInfo(fmt::format("metrics at http://{}:{}/metrics", address, server_->port()),
+                {apps::Field("metrics_address", address), apps::Field("metrics_port", std::uint64_t{server_->port()})});
+  return Status::OK();
+}
+
+}  // namespace exactly::relay_app

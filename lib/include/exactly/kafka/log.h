@@ -1,0 +1,33 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// Where librdkafka's own log lines go. By default librdkafka prints them to
+// stderr in its own format; an application that formats its logs (e.g.
+// JSON lines for a log shipper) installs a KafkaLogSink instead.
+//
+// Contract
+// - SetKafkaLogSink is process-wide and affects clients created after it
+//   (the callback is part of a client's configuration). A line logged
+//   while no sink is set goes to stderr as librdkafka would print it.
+// - `level` is librdkafka's syslog level (0 emerg ... 7 debug); which
+//   lines are produced at all is still librdkafka's `log_level` / `debug`
+//   properties.
+// - The sink must outlive every client created while it was set (or be
+//   replaced before it dies), and never throw.
+//
+// Thread safety: Log is called from librdkafka's internal threads,
+// concurrently; SetKafkaLogSink from any thread.
+#pragma once
+
+#include <string_view>
+
+namespace exactly::kafka {
+
+class KafkaLogSink {
+ public:
+  virtual ~KafkaLogSink() = default;
+  virtual void Log(int level, std::string_view facility, std::string_view client, std::string_view message) noexcept = 0;
+};
+
+void SetKafkaLogSink(KafkaLogSink* sink) noexcept;
+
+}  // namespace exactly::kafka

@@ -1,0 +1,141 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// exactly-relay's operator-facing output: `--demo --log-format json
+// --metrics-port 0` writes only JSON lines on stderr (each parses, with
+// ts, level and msg; status and summary lines carry their figures as
+// number fields), logs the metrics URL with the bound port and serves
+// /metrics there while it runs; `--log-level warn` silences info lines;
+// librdkafka's own lines come through the same logger, as JSON.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <simdjson.h>
+
+#include <string>
+#include <vector>
+
+#include "relay_test_util.h"
+
+namespace exactly::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+#ifdef EXACTLY_RELAY_BIN
+
+// The relay's stderr lines (stdout discarded), read until it exits.
+class StderrRun {
+ public:
+  explicit StderrRun(const std::string& args) {
+    auto child = Subprocess::Spawn({"/bin/sh", "-c", std::string("exec '") + EXACTLY_RELAY_BIN + "' " + args +
+                                                         " 2>&1 >/dev/null"});
+    EXPECT_TRUE(child.ok());
+    if (child.ok()) {
+      child_.emplace(std::move(*child));
+      child_->CloseStdin();
+    }
+  }
+  // The next line, or nullopt at the end of output or the deadline.
+  std::optional<std::string> Next(std::chrono::steady_clock::time_point deadline) {
+    if (!child_) return std::nullopt;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto line = child_->ReadLine(left);
+    if (!line.ok()) return std::nullopt;
+    return *line;
+  }
+  int Wait() {
+    if (!child_) return -1;
+    auto st = child_->Wait(10s);
+    return st.ok() ? *st : -1;
+  }
+
+ private:
+  std::optional<Subprocess> child_;
+};
+
+TEST(RelayCliLog, DemoWritesJsonLinesAndServesMetrics) {
+  StderrRun run("--demo --demo-messages 300 --status-interval-ms 500 --metrics-port 0 --log-format json");
+  const auto deadline = std::chrono::steady_clock::now() + 90s;
+  simdjson::dom::parser parser;
+  int lines = 0;
+  bool scraped = false, summary = false;
+  while (auto line = run.Next(deadline)) {
+    ++lines;
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(*line).get(doc), simdjson::SUCCESS) << *line;
+    std::string_view ts, level, msg;
+    ASSERT_EQ(doc["ts"].get_string().get(ts), simdjson::SUCCESS) << *line;
+    ASSERT_EQ(doc["level"].get_string().get(level), simdjson::SUCCESS) << *line;
+    ASSERT_EQ(doc["msg"].get_string().get(msg), simdjson::SUCCESS) << *line;
+    EXPECT_EQ(ts.size(), 24u) << *line;  // 2026-11-21T16:30:00.123Z
+    EXPECT_TRUE(level == "info" || level == "warn" || level == "error") << *line;
+    if (msg.starts_with("metrics at ")) {
+      std::uint64_t port = 0;
+      ASSERT_EQ(doc["metrics_port"].get_uint64().get(port), simdjson::SUCCESS) << *line;
+      ASSERT_GT(port, 0u);
+      httplib::Client http("127.0.0.1", static_cast<int>(port));
+      auto res = http.Get("/metrics");
+      ASSERT_TRUE(res && res->status == 200);
+      EXPECT_NE(res->body.find("# TYPE exactly_records_total counter"), std::string::npos) << res->body;
+      EXPECT_NE(res->body.find("# TYPE exactly_relay_forwarded_messages_total counter"), std::string::npos);
+      scraped = true;
+    }
+    if (msg.starts_with("summary: ")) {
+      summary = true;
+      std::uint64_t records = 0, duplicates = 0, checkpoints = 0;
+      EXPECT_EQ(doc["records_in"].get_uint64().get(records), simdjson::SUCCESS) << *line;
+      EXPECT_EQ(doc["duplicates"].get_uint64().get(duplicates), simdjson::SUCCESS) << *line;
+      EXPECT_EQ(doc["checkpoints"].get_uint64().get(checkpoints), simdjson::SUCCESS) << *line;
+      EXPECT_GT(records, 0u);
+      EXPECT_GT(duplicates, 0u);  // the demo's retried windows
+      EXPECT_GT(checkpoints, 0u);
+    }
+  }
+  EXPECT_EQ(run.Wait(), 0);
+  EXPECT_GT(lines, 5);
+  EXPECT_TRUE(scraped);
+  EXPECT_TRUE(summary);
+}
+
+TEST(RelayCliLog, WarnLevelSilencesInfoLines) {
+  // At warn level the demo's progress, status and summary lines (all
+  // info) are filtered out; its verdict still goes to stdout.
+  StderrRun run("--demo --demo-messages 100 --log-level warn --log-format json");
+  const auto deadline = std::chrono::steady_clock::now() + 90s;
+  simdjson::dom::parser parser;
+  while (auto line = run.Next(deadline)) {
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(*line).get(doc), simdjson::SUCCESS) << *line;
+    std::string_view level;
+    ASSERT_EQ(doc["level"].get_string().get(level), simdjson::SUCCESS);
+    EXPECT_NE(level, "info") << *line;
+  }
+  EXPECT_EQ(run.Wait(), 0);
+}
+
+TEST(RelayCliLog, LibrdkafkaLinesGoThroughTheSameLogger) {
+  // No broker listens on port 1: librdkafka logs its connection failures.
+  TempDir dir;
+  StderrRun run("--brokers 127.0.0.1:1 --input a --output b --state-dir '" + dir.sub("s") + "' --log-format json");
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  simdjson::dom::parser parser;
+  bool seen = false;
+  while (!seen) {
+    auto line = run.Next(deadline);
+    if (!line) break;
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(*line).get(doc), simdjson::SUCCESS) << *line;
+    std::string_view facility, client, msg;
+    if (doc["facility"].get_string().get(facility) != simdjson::SUCCESS) continue;
+    EXPECT_EQ(doc["client"].get_string().get(client), simdjson::SUCCESS) << *line;
+    EXPECT_EQ(doc["msg"].get_string().get(msg), simdjson::SUCCESS) << *line;
+    EXPECT_TRUE(msg.starts_with("librdkafka ")) << *line;
+    seen = true;
+  }
+  EXPECT_TRUE(seen) << "no librdkafka line within 30 s";
+}  // the relay is killed with its Subprocess
+
+#endif
+
+}  // namespace
+}  // namespace exactly::testing
