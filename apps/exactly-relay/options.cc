@@ -105,7 +105,8 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
     ("checkpoint-records", po::value(&r.checkpoint_records)->value_name("N"),
      "also checkpoint after every N input records (default 0: by time only)")
     ("flush-timeout-ms", po::value(&flush_timeout_ms)->value_name("MS"),
-     "bound on the wait for a checkpoint's output acknowledgements (default 30000)")
+     "bound on the wait for a checkpoint's output acknowledgements; past it the checkpoint fails and the "
+     "relay rewinds (default 30000). Deliveries themselves never time out, so the output stays in order")
     ("no-sync", "do not fsync checkpoints (a machine crash may lose the latest ones; a process crash cannot)")
     ("status-interval-ms", po::value(&o.status_interval_ms)->value_name("MS"),
      "status line to stderr every MS milliseconds (default 5000; 0: never)")

@@ -89,6 +89,7 @@ struct Options {
   double producer_kill_probability = 0.3;
   std::uint64_t relay_message_max_bytes = 0;
   std::vector<std::string> relay_producer_props;
+  std::vector<std::string> relay_args;
   double blind_kill_fraction = 0.2;
   std::int64_t active_kill_max_ms = 2500;
   std::int64_t fault_min_ms = 300, fault_max_ms = 2500;
@@ -112,8 +113,9 @@ const char* kUsage = R"(Usage: exactly-torture [options]
                            (default 2500) after the relay reports its assignment
   --relay-message-max-bytes N  message.max.bytes of the relay's producer (default: librdkafka's),
                            e.g. 20000 to have the relay re-chunk the larger messages
-  --relay-producer-X K=V   extra librdkafka property of the relay's producer (repeatable), e.g.
-                           message.timeout.ms=2000 so that outages fail deliveries (rewinds)
+  --relay-producer-X K=V   extra librdkafka property of the relay's producer (repeatable)
+  --relay-arg ARG          extra exactly-relay argument (repeatable), e.g.
+                           --relay-arg --flush-timeout-ms=800 so that outages fail checkpoints (rewinds)
   --bin-dir DIR            where exactly-broker, exactly-produce, exactly-relay are
   --work-dir DIR           logs and state (default: a new /tmp/exactly-torture-* directory,
                            removed after a successful run unless --keep)
@@ -156,6 +158,8 @@ Result<Options> ParseOptions(int argc, char** argv) {
       st = num(o.max_batch);
     } else if (a == "--relay-producer-X") {
       o.relay_producer_props.push_back(v);
+    } else if (a == "--relay-arg") {
+      o.relay_args.push_back(v);
     } else if (a == "--relay-message-max-bytes") {
       st = num(o.relay_message_max_bytes);
     } else if (a == "--producer-kill-probability") {
@@ -253,6 +257,7 @@ std::vector<std::string> RelayArgs(const Options& o, const std::string& bootstra
     a.insert(a.end(), {"--producer-X", fmt::format("message.max.bytes={}", o.relay_message_max_bytes)});
   }
   for (const auto& kv : o.relay_producer_props) a.insert(a.end(), {"--producer-X", kv});
+  a.insert(a.end(), o.relay_args.begin(), o.relay_args.end());
   if (checkpoint_records > 0) a.insert(a.end(), {"--checkpoint-records", std::to_string(checkpoint_records)});
   return a;
 }

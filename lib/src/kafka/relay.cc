@@ -53,6 +53,26 @@ Status CheckOptions(const RelayOptions& o) {
     return Status::InvalidArgument(fmt::format(
         "enable.idempotence={} is not allowed for the relay's producer: retries must not reorder its output", *idem));
   }
+  // Each output producer's records must reach the log in sequence order:
+  // downstream consumers drop a record whose seq is below one already seen.
+  // A delivery that fails while later ones succeed breaks that, and the
+  // rewind that follows re-sends the failed record after the later ones,
+  // where it is dropped as a duplicate. So deliveries never time out
+  // (--flush-timeout-ms bounds the wait instead, and a rewind re-sends
+  // copies that queue behind the originals), and a permanent delivery
+  // error stops the producer (gapless) rather than leaving a hole.
+  if (auto t = o.producer_config.Get("message.timeout.ms"); t && *t != "0") {
+    return Status::InvalidArgument(fmt::format(
+        "message.timeout.ms={} is not allowed for the relay's producer: a delivery that times out while later "
+        "ones succeed would reorder its output (--flush-timeout-ms bounds the wait for acknowledgements)",
+        *t));
+  }
+  if (auto g = o.producer_config.Get("enable.gapless.guarantee"); g && *g != "true") {
+    return Status::InvalidArgument(fmt::format(
+        "enable.gapless.guarantee={} is not allowed for the relay's producer: a failed batch followed by "
+        "delivered ones would reorder its output",
+        *g));
+  }
   return Status::OK();
 }
 
@@ -110,6 +130,8 @@ Result<std::unique_ptr<Relay>> Relay::Create(CheckpointStore& store, RelayOption
   EXACTLY_RETURN_IF_ERROR(CheckOptions(options));
   KafkaConfig producer_config = options.producer_config;
   producer_config.Set("enable.idempotence", "true");
+  producer_config.Set("message.timeout.ms", "0");  // see CheckOptions
+  producer_config.Set("enable.gapless.guarantee", "true");
   auto producer = TrackedProducer::Create(producer_config);
   if (!producer.ok()) return producer.status().WithContext("output producer");
 
