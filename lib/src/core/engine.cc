@@ -283,7 +283,11 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
   InProgress& p = *pe.in_progress;
   const std::uint32_t index = env.chunk->index;
   const std::uint64_t len = Bytes(rec.value).size();
-  if (p.bytes + len > options.max_buffer_bytes) {
+  // What holding this chunk costs: its value, and for chunk 0 also the key
+  // and headers kept for the delivered message.
+  const std::uint64_t meta = index == 0 ? detail::MetadataBytes(rec) : 0;
+  const std::uint64_t cost = len + meta;
+  if (p.HeldBytes() + cost > options.max_buffer_bytes) {
     // Can never fit, even with every other message gone.
     RejectHeld(pd, p, RejectReason::kAbandoned, "message exceeds max-buffer-bytes");
     Reject(RejectReason::kAbandoned, "message exceeds max-buffer-bytes", rec);
@@ -292,7 +296,7 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
     RemoveInProgress(pd, pe);
     return Outcome::kAbandoned;
   }
-  MakeRoom(pd, len, &p);
+  MakeRoom(pd, cost, &p);
 
   if (p.chunks.size() + 1 == p.header.count) return Complete(pd, pe, rec, index, deliver);
 
@@ -315,7 +319,8 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
   }
   p.chunks.emplace(index, std::move(c));
   p.bytes += len;
-  pd.buffered_bytes += len;
+  p.meta_bytes += meta;
+  pd.buffered_bytes += cost;
   if (index == 0) {
     p.header.have_chunk0 = true;
     p.header.key0 = rec.key ? std::optional<std::string>(std::string(*rec.key)) : std::nullopt;
@@ -435,7 +440,7 @@ void Engine::Impl::Abandon(PartitionData& pd, ProducerEntry& pe, std::string_vie
 void Engine::Impl::RemoveInProgress(PartitionData& pd, ProducerEntry& pe) {
   InProgress& p = *pe.in_progress;
   pd.by_first_offset.erase(p.header.first_offset.value());
-  pd.buffered_bytes -= p.bytes;
+  pd.buffered_bytes -= p.HeldBytes();
   if (p.reported) pd.removed_messages.emplace_back(p.header.producer, p.header.stamp);
   // Keep the larger buffer for the next message, but not a huge one.
   if (p.prefix.capacity > spare.capacity && p.prefix.capacity <= kMaxSpareBytes) {
