@@ -130,7 +130,9 @@ Outcome Engine::Impl::Process(const RecordView& rec, DeliverFn deliver) {
   if (rec.timestamp > pd.max_timestamp) pd.max_timestamp = rec.timestamp;
   EnforceChunkSpan(pd, rec.offset);
 
-  const Envelope env = Classify(rec.headers, options.limits);
+  // The producer table holds only valid ids, so the id's bytes are checked
+  // only when the table does not have it (ProcessStamped).
+  const Envelope env = ClassifyTrustingProducer(rec.headers, options.limits);
   switch (env.kind) {
     case EnvelopeKind::kUnstamped: {
       ++counters.unstamped;
@@ -152,14 +154,18 @@ Outcome Engine::Impl::Process(const RecordView& rec, DeliverFn deliver) {
       return Outcome::kUnstampedPassed;
     }
     case EnvelopeKind::kMalformed:
-      ++counters.malformed;
-      ++counters.malformed_by_reason[static_cast<std::size_t>(env.reason)];
-      Reject(RejectReason::kMalformed, MalformedReasonName(env.reason), rec);
-      return Outcome::kMalformed;
+      return Malformed(env.reason, rec);
     case EnvelopeKind::kStamped:
       break;
   }
   return ProcessStamped(pd, rec, env, deliver);
+}
+
+Outcome Engine::Impl::Malformed(MalformedReason reason, const RecordView& rec) {
+  ++counters.malformed;
+  ++counters.malformed_by_reason[static_cast<std::size_t>(reason)];
+  Reject(RejectReason::kMalformed, MalformedReasonName(reason), rec);
+  return Outcome::kMalformed;
 }
 
 Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, const Envelope& env,
@@ -170,7 +176,12 @@ Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, c
   // producer-ttl past it. Judged this way, an expired producer stays expired
   // (so purging it at any checkpoint schedule changes no decision), and a
   // producer whose own clock lags the others' is not expired by the lag.
-  const auto [entry, inserted] = pd.producers.FindOrInsert(env.producer);
+  ProducerEntry* entry = pd.producers.Find(env.producer);
+  bool inserted = false;
+  if (entry == nullptr) [[unlikely]] {
+    if (!ValidProducerId(env.producer)) return Malformed(MalformedReason::kBadProducer, rec);
+    std::tie(entry, inserted) = pd.producers.FindOrInsert(env.producer);
+  }
   ProducerEntry& pe = *entry;
   if (!inserted &&
       Exceeds(pd.max_timestamp.value(), pe.last_seen.value(), static_cast<std::uint64_t>(options.producer_ttl_ms))) {

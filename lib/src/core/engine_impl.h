@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -193,6 +194,8 @@ struct Engine::Impl {
   detail::PartitionData* FindPartition(const TopicPartition& tp) const;
 
   Outcome Process(const RecordView& rec, DeliverFn deliver);
+  // Counts and rejects a malformed record.
+  Outcome Malformed(MalformedReason reason, const RecordView& rec);
   [[gnu::always_inline]] inline Outcome ProcessStamped(detail::PartitionData& pd, const RecordView& rec, const Envelope& env, DeliverFn deliver);
   [[gnu::always_inline]] inline Outcome DeliverSingle(detail::PartitionData& pd, detail::ProducerEntry& pe,
                         const RecordView& rec, const Envelope& env, DeliverFn deliver);
