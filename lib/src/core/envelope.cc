@@ -245,7 +245,7 @@ template <bool kCheckProducer>
   // Every exit returns `e` itself, so it is built in the caller's slot.
   Envelope e;
   const HeaderView* slot[kSlotCount] = {};
-  const auto malformed = [&e, &slot](MalformedReason r) {
+  const auto malformed = [&](MalformedReason r) {  // e, and slot when !kCheckProducer
     if constexpr (!kCheckProducer) {
       // Only reached for reasons found after the producer checks (a repeat
       // is found first and wins; a missing or null producer is caught before).
