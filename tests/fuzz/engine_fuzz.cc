@@ -6,8 +6,8 @@
 // - every input record ends in exactly one outcome (outcome tallies add up);
 // - delivered watermarks never go backwards per (partition, producer), as
 //   long as no producer expired;
-// - bytes held never exceed max-buffer-bytes in any partition, and equal
-//   the bytes of the chunks a snapshot shows;
+// - bytes held (chunk values, chunk 0's key and headers) never exceed
+//   max-buffer-bytes in any partition, and equal what a snapshot shows;
 // - a delivered reassembled message matches its eo.size and eo.crc;
 // - snapshot -> encode -> decode -> restore at a chosen point, then the
 //   same remaining input, gives exactly the same deliveries.
@@ -115,8 +115,14 @@ void CheckBuffers(const Engine& engine, std::uint64_t max_buffer) {
   std::uint64_t total = 0;
   for (const TopicPartition& tp : engine.Partitions()) {
     std::uint64_t held = 0;
-    for (const InProgressState& m : engine.Snapshot(tp).in_progress)
+    for (const InProgressState& m : engine.Snapshot(tp).in_progress) {
       for (const ChunkState& c : m.chunks) held += c.value ? c.value->size() : 0;
+      // Chunk 0's key and headers are held with the message too.
+      if (m.header.have_chunk0) {
+        held += m.header.key0 ? m.header.key0->size() : 0;
+        for (const OwnedHeader& h : m.header.headers0) held += h.name.size() + (h.value ? h.value->size() : 0);
+      }
+    }
     if (held > max_buffer) std::abort();
     total += held;
   }

@@ -148,7 +148,8 @@ TEST(Crc32c, EveryImplementationEqualsPortableOnRandomInputs) {
   std::mt19937_64 rng(kSeed);
   const std::vector<unsigned char> pool = RandomBytes(rng, 300000 + 64);
   for (crc32c::Implementation impl :
-       {crc32c::Implementation::kPortable, crc32c::Implementation::kSse42, crc32c::Implementation::kClmul}) {
+       {crc32c::Implementation::kPortable, crc32c::Implementation::kSse42, crc32c::Implementation::kClmul,
+        crc32c::Implementation::kVclmul}) {
     if (!crc32c::Supported(impl)) {
       std::printf("crc32c implementation %s unsupported here: skipped\n",
                   std::string(crc32c::ImplementationName(impl)).c_str());
@@ -158,7 +159,8 @@ TEST(Crc32c, EveryImplementationEqualsPortableOnRandomInputs) {
                  std::to_string(kSeed));
     std::vector<std::size_t> lengths;
     for (std::size_t n = 0; n <= 600; ++n) lengths.push_back(n);
-    for (std::size_t n : {1023u, 1024u, 1025u, 4095u, 12287u, 12288u, 12289u, 65536u, 65537u, 300000u})
+    for (std::size_t n : {255u, 256u, 257u, 271u, 272u, 383u, 384u, 385u, 1023u, 1024u, 1025u, 4095u, 10239u,
+                          10240u, 10241u, 12287u, 12288u, 12289u, 20480u, 65536u, 65537u, 300000u})
       lengths.push_back(n);
     for (int i = 0; i < 300; ++i) lengths.push_back(rng() % 300001);
     for (std::size_t n : lengths) {
@@ -202,6 +204,42 @@ TEST(Crc32c, ExtendCopyCopiesAndChecksOnRandomInputs) {
                             [](unsigned char c) { return c == 0xA5; }));
     ASSERT_TRUE(std::all_of(out.begin() + static_cast<std::ptrdiff_t>(dst_align + n), out.end(),
                             [](unsigned char c) { return c == 0xA5; }));
+  }
+}
+
+// The fused copy-and-check loop of every implementation against the
+// portable CRC and memcpy, on random lengths and both alignments.
+TEST(Crc32c, EveryImplementationCopiesAndChecksOnRandomInputs) {
+  constexpr std::uint64_t kSeed = 0x5eed'c3c2'0003ull;
+  std::mt19937_64 rng(kSeed);
+  const std::vector<unsigned char> pool = RandomBytes(rng, 140000 + 64);
+  std::vector<unsigned char> out(140000 + 128);
+  for (crc32c::Implementation impl : {crc32c::Implementation::kPortable, crc32c::Implementation::kSse42,
+                                      crc32c::Implementation::kClmul, crc32c::Implementation::kVclmul}) {
+    if (!crc32c::Supported(impl)) {
+      std::printf("crc32c implementation %s unsupported here: skipped\n",
+                  std::string(crc32c::ImplementationName(impl)).c_str());
+      continue;
+    }
+    SCOPED_TRACE("implementation " + std::string(crc32c::ImplementationName(impl)) + ", seed " +
+                 std::to_string(kSeed));
+    for (int iter = 0; iter < 900; ++iter) {
+      const std::size_t n = iter < 600 ? static_cast<std::size_t>(iter) : rng() % 140001;
+      const std::size_t src_align = rng() % 64;
+      const std::size_t dst_align = rng() % 64;
+      const auto init = static_cast<std::uint32_t>(rng());
+      std::fill(out.begin(), out.end(), 0xA5);
+      const unsigned char* src = pool.data() + src_align;
+      unsigned char* dst = out.data() + dst_align;
+      ASSERT_EQ(crc32c::ExtendCopyWith(impl, init, dst, src, n), crc32c::ExtendPortable(init, src, n))
+          << "length " << n << " src align " << src_align << " dst align " << dst_align;
+      ASSERT_TRUE(std::equal(src, src + n, dst)) << "length " << n;
+      ASSERT_TRUE(std::all_of(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(dst_align),
+                              [](unsigned char c) { return c == 0xA5; }));
+      ASSERT_TRUE(std::all_of(out.begin() + static_cast<std::ptrdiff_t>(dst_align + n), out.end(),
+                              [](unsigned char c) { return c == 0xA5; }))
+          << "length " << n;
+    }
   }
 }
 

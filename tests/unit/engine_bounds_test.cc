@@ -82,6 +82,7 @@ OwnedRecord SecondHalf(std::string_view producer, std::uint64_t seq, std::size_t
 
 const TopicPartition kTp{Topic("t"), Partition(0)};
 
+
 std::vector<std::int64_t> DeadLetteredOffsets(const RecordingSink& sink, RejectReason reason) {
   std::vector<std::int64_t> out;
   for (const auto& r : sink.records) {
@@ -193,79 +194,135 @@ TEST(ChunkSpan, AbandonsEveryExpiredMessageOfThePartition) {
 
 // --- buffer bytes ------------------------------------------------------------------
 
-EngineOptions BufferOptions() {
+EngineOptions BufferOptions(std::uint64_t max_buffer_bytes) {
   EngineOptions o;
-  o.max_buffer_bytes = 100;
+  o.max_buffer_bytes = max_buffer_bytes;
   return o;
 }
 
 TEST(BufferBytes, ExactlyFullIsAllowed) {
-  EngineHarness h(BufferOptions());
-  ASSERT_EQ(h.Feed(FirstHalf("a", 0, 60, 1)), Outcome::kBuffered);
-  ASSERT_EQ(h.Feed(FirstHalf("b", 0, 40, 2)), Outcome::kBuffered);
-  EXPECT_EQ(h.engine.BufferedBytes(), 100u);
+  const OwnedRecord a = FirstHalf("a", 0, 60, 1), b = FirstHalf("b", 0, 40, 2);
+  EngineHarness h(BufferOptions(HeldBytes(a) + HeldBytes(b)));
+  ASSERT_EQ(h.Feed(a), Outcome::kBuffered);
+  ASSERT_EQ(h.Feed(b), Outcome::kBuffered);
+  EXPECT_EQ(h.engine.BufferedBytes(), HeldBytes(a) + HeldBytes(b));
   EXPECT_EQ(h.engine.counters().abandoned, 0u);
 }
 
+TEST(BufferBytes, OneByteOverEvictsTheOldest) {
+  const OwnedRecord a = FirstHalf("a", 0, 60, 1), b = FirstHalf("b", 0, 40, 2);
+  EngineHarness h(BufferOptions(HeldBytes(a) + HeldBytes(b) - 1));
+  ASSERT_EQ(h.Feed(a), Outcome::kBuffered);
+  ASSERT_EQ(h.Feed(b), Outcome::kBuffered);
+  EXPECT_EQ(InProgressProducers(h.engine, kTp), std::vector<std::string>{"b"});
+  EXPECT_EQ(h.engine.BufferedBytes(), HeldBytes(b));
+  EXPECT_EQ(h.engine.counters().abandoned, 1u);
+}
+
+// Chunk 0's key and headers stay with the message until it completes, so
+// they are held bytes: a large header fills the buffer like a large value.
+TEST(BufferBytes, ChunkZeroKeyAndHeadersCount) {
+  const std::string whole(11, 'v');
+  const OwnedRecord heavy = RecordBuilder(1)
+                                .Key(std::string(300, 'k'))
+                                .Value(whole.substr(0, 10))
+                                .Stamp("heavy", 0, 0)
+                                .Chunk(0, 2)
+                                .SizeAndCrcOf(whole)
+                                .Header("trace", std::string(500, 't'))
+                                .Build();
+  ASSERT_GT(HeldBytes(heavy), 810u);
+  const OwnedRecord light = FirstHalf("b", 0, 10, 2);
+  EngineHarness h(BufferOptions(HeldBytes(heavy) + HeldBytes(light) - 1));
+  ASSERT_EQ(h.Feed(heavy), Outcome::kBuffered);
+  EXPECT_EQ(h.engine.BufferedBytes(), HeldBytes(heavy));
+  ASSERT_EQ(h.Feed(light), Outcome::kBuffered);
+  EXPECT_EQ(InProgressProducers(h.engine, kTp), std::vector<std::string>{"b"}) << "the heavy message was evicted";
+  EXPECT_EQ(h.engine.counters().abandoned, 1u);
+  // A chunk 0 whose headers alone exceed the bound is its own message's end.
+  EngineHarness tight(BufferOptions(HeldBytes(heavy) - 1));
+  EXPECT_EQ(tight.Feed(heavy), Outcome::kAbandoned);
+  EXPECT_EQ(tight.engine.BufferedBytes(), 0u);
+}
+
 TEST(BufferBytes, OverflowAbandonsOldestByFirstOffsetUntilItFits) {
-  EngineHarness h(BufferOptions());
   const std::string wa(45, 'a');
-  ASSERT_EQ(h.Feed(ChunkOf("a", 0, 0, 0, 3, wa, std::string(20, 'a'), 1)), Outcome::kBuffered);
-  ASSERT_EQ(h.Feed(FirstHalf("b", 0, 30, 2)), Outcome::kBuffered);
+  const OwnedRecord a0 = ChunkOf("a", 0, 0, 0, 3, wa, std::string(20, 'a'), 1);
+  const OwnedRecord b = FirstHalf("b", 0, 30, 2);
+  const OwnedRecord a1 = ChunkOf("a", 0, 0, 1, 3, wa, std::string(20, 'a'), 3);
+  const OwnedRecord c = FirstHalf("c", 0, 10, 4);
+  const OwnedRecord d = FirstHalf("d", 0, 45, 5);
+  // Room for b, c and d exactly: everything but d fits, d fits once a goes.
+  EngineHarness h(BufferOptions(HeldBytes(b) + HeldBytes(c) + HeldBytes(d)));
+  ASSERT_LE(HeldBytes(a0) + HeldBytes(a1), HeldBytes(d));
+  ASSERT_EQ(h.Feed(a0), Outcome::kBuffered);
+  ASSERT_EQ(h.Feed(b), Outcome::kBuffered);
   // a receives another chunk later: it is still the oldest by first offset.
-  ASSERT_EQ(h.Feed(ChunkOf("a", 0, 0, 1, 3, wa, std::string(20, 'a'), 3)), Outcome::kBuffered);
-  ASSERT_EQ(h.Feed(FirstHalf("c", 0, 10, 4)), Outcome::kBuffered);
-  ASSERT_EQ(h.engine.BufferedBytes(), 80u);
-  // 80 + 45 > 100: a (first offset 1, 40 bytes) goes; 40 + 45 fits.
-  EXPECT_EQ(h.Feed(FirstHalf("d", 0, 45, 5)), Outcome::kBuffered);
+  ASSERT_EQ(h.Feed(a1), Outcome::kBuffered);
+  ASSERT_EQ(h.Feed(c), Outcome::kBuffered);
+  ASSERT_EQ(h.engine.BufferedBytes(), HeldBytes(a0) + HeldBytes(b) + HeldBytes(a1) + HeldBytes(c));
+  ASSERT_EQ(h.engine.counters().abandoned, 0u);
+  // d does not fit: a (first offset 1) goes, and then d fits.
+  EXPECT_EQ(h.Feed(d), Outcome::kBuffered);
   EXPECT_EQ(InProgressProducers(h.engine, kTp), (std::vector<std::string>{"b", "c", "d"}));
-  EXPECT_EQ(h.engine.BufferedBytes(), 85u);
+  EXPECT_EQ(h.engine.BufferedBytes(), HeldBytes(b) + HeldBytes(c) + HeldBytes(d));
   EXPECT_EQ(h.engine.counters().abandoned, 1u);
   EXPECT_EQ(h.engine.counters().abandoned_chunks, 2u);
   EXPECT_EQ(DeadLetteredOffsets(h.sink, RejectReason::kAbandoned), (std::vector<std::int64_t>{1, 3}));
 }
 
 TEST(BufferBytes, OverflowAbandonsSeveralMessagesUntilItFits) {
-  EngineHarness h(BufferOptions());
-  ASSERT_EQ(h.Feed(FirstHalf("a", 0, 30, 1)), Outcome::kBuffered);
-  ASSERT_EQ(h.Feed(FirstHalf("b", 0, 30, 2)), Outcome::kBuffered);
-  ASSERT_EQ(h.Feed(FirstHalf("c", 0, 30, 3)), Outcome::kBuffered);
-  // 90 + 65 > 100: a and b go (30 + 65 <= 100).
-  EXPECT_EQ(h.Feed(FirstHalf("d", 0, 65, 4)), Outcome::kBuffered);
+  const OwnedRecord a = FirstHalf("a", 0, 30, 1), b = FirstHalf("b", 0, 30, 2), c = FirstHalf("c", 0, 30, 3);
+  const OwnedRecord d = FirstHalf("d", 0, 45, 4);
+  EngineHarness h(BufferOptions(HeldBytes(a) + HeldBytes(b) + HeldBytes(c)));
+  // d needs more than a's room but no more than a's and b's.
+  ASSERT_GT(HeldBytes(d), HeldBytes(a));
+  ASSERT_LE(HeldBytes(d), HeldBytes(a) + HeldBytes(b));
+  ASSERT_EQ(h.Feed(a), Outcome::kBuffered);
+  ASSERT_EQ(h.Feed(b), Outcome::kBuffered);
+  ASSERT_EQ(h.Feed(c), Outcome::kBuffered);
+  EXPECT_EQ(h.Feed(d), Outcome::kBuffered);
   EXPECT_EQ(InProgressProducers(h.engine, kTp), (std::vector<std::string>{"c", "d"}));
-  EXPECT_EQ(h.engine.BufferedBytes(), 95u);
+  EXPECT_EQ(h.engine.BufferedBytes(), HeldBytes(c) + HeldBytes(d));
   EXPECT_EQ(h.engine.counters().abandoned, 2u);
 }
 
 TEST(BufferBytes, ChunkThatCanNeverFitAbandonsItsOwnMessage) {
-  EngineHarness h(BufferOptions());
-  ASSERT_EQ(h.Feed(FirstHalf("a", 0, 50, 1)), Outcome::kBuffered);
-  EXPECT_EQ(h.Feed(FirstHalf("big", 0, 101, 2)), Outcome::kAbandoned);
+  const OwnedRecord a = FirstHalf("a", 0, 50, 1);
+  EngineHarness h(BufferOptions(200));
+  ASSERT_EQ(h.Feed(a), Outcome::kBuffered);
+  EXPECT_EQ(h.Feed(FirstHalf("big", 0, 200, 2)), Outcome::kAbandoned);
   EXPECT_EQ(InProgressProducers(h.engine, kTp), std::vector<std::string>{"a"}) << "others are not sacrificed";
-  EXPECT_EQ(h.engine.BufferedBytes(), 50u);
+  EXPECT_EQ(h.engine.BufferedBytes(), HeldBytes(a));
   EXPECT_EQ(h.engine.counters().abandoned, 1u);
   // Never silently lost: the chunk itself is dead-lettered.
   EXPECT_EQ(DeadLetteredOffsets(h.sink, RejectReason::kAbandoned), std::vector<std::int64_t>{2});
-  EXPECT_EQ(h.Feed(SecondHalf("big", 0, 101, 3)), Outcome::kBuffered)
+  EXPECT_EQ(h.Feed(SecondHalf("big", 0, 200, 3)), Outcome::kBuffered)
       << "the rest of an abandoned message starts a new one (rule 6)";
 }
 
 // The own message's held bytes plus the chunk exceed the bound: abandoning
 // other messages could never make room, so only the own message goes.
 TEST(BufferBytes, ChunkWhoseOwnMessageCanNeverFitAbandonsOnlyThatMessage) {
-  EngineHarness h(BufferOptions());
-  ASSERT_EQ(h.Feed(FirstHalf("older", 0, 20, 1)), Outcome::kBuffered);
-  const std::string whole(120, 'w');
-  ASSERT_EQ(h.Feed(ChunkOf("p", 0, 0, 0, 2, whole, std::string(60, 'w'), 2)), Outcome::kBuffered);
-  EXPECT_EQ(h.Feed(ChunkOf("p", 0, 0, 1, 2, whole, std::string(60, 'w'), 3)), Outcome::kAbandoned);
+  const OwnedRecord older = FirstHalf("older", 0, 20, 1);
+  const std::string whole(260, 'w');
+  const OwnedRecord p0 = ChunkOf("p", 0, 0, 0, 2, whole, std::string(60, 'w'), 2);
+  const OwnedRecord p1 = ChunkOf("p", 0, 0, 1, 2, whole, std::string(200, 'w'), 3);
+  // Both first chunks fit; p's second could not, even with older gone.
+  EngineHarness h(BufferOptions(HeldBytes(older) + HeldBytes(p0)));
+  ASSERT_GT(HeldBytes(p0) + HeldBytes(p1), HeldBytes(older) + HeldBytes(p0));
+  ASSERT_EQ(h.Feed(older), Outcome::kBuffered);
+  ASSERT_EQ(h.Feed(p0), Outcome::kBuffered);
+  EXPECT_EQ(h.Feed(p1), Outcome::kAbandoned);
   EXPECT_EQ(InProgressProducers(h.engine, kTp), std::vector<std::string>{"older"});
-  EXPECT_EQ(h.engine.BufferedBytes(), 20u);
+  EXPECT_EQ(h.engine.BufferedBytes(), HeldBytes(older));
   EXPECT_THAT(h.delivered, IsEmpty());
   EXPECT_EQ(DeadLetteredOffsets(h.sink, RejectReason::kAbandoned), (std::vector<std::int64_t>{2, 3}));
 }
 
 TEST(BufferBytes, AccountingIsPerPartition) {
-  EngineHarness h(BufferOptions());
+  const std::uint64_t one = HeldBytes(FirstHalf("a", 0, 80, 1));
+  EngineHarness h(BufferOptions(one + 10));  // one message per partition fits, two would not
   ASSERT_EQ(h.Feed(FirstHalf("a", 0, 80, 1)), Outcome::kBuffered);
   OwnedRecord other = FirstHalf("a", 0, 80, 1);
   other.partition = Partition(1);
@@ -274,21 +331,23 @@ TEST(BufferBytes, AccountingIsPerPartition) {
   third.topic = "u";
   EXPECT_EQ(h.Feed(third), Outcome::kBuffered);
   EXPECT_EQ(h.engine.counters().abandoned, 0u);
-  EXPECT_EQ(h.engine.BufferedBytes(), 240u);
+  EXPECT_EQ(h.engine.BufferedBytes(), 3 * one);
   EXPECT_EQ(h.engine.InProgressCount(), 3u);
 }
 
-TEST(BufferBytes, BufferedBytesCountsHeldChunkValuesOnly) {
+TEST(BufferBytes, BufferedBytesCountsHeldValuesAndChunkZeroMetadataOnly) {
   EngineHarness h;
   const std::string whole = "aaaabbbbbbcc";
-  ASSERT_EQ(h.Feed(ChunkOf("p", 0, 0, 0, 3, whole, "aaaa", 1)), Outcome::kBuffered);
-  EXPECT_EQ(h.engine.BufferedBytes(), 4u);
+  const OwnedRecord first = ChunkOf("p", 0, 0, 0, 3, whole, "aaaa", 1);
+  ASSERT_EQ(h.Feed(first), Outcome::kBuffered);
+  ASSERT_GT(HeldBytes(first), 4u);
+  EXPECT_EQ(h.engine.BufferedBytes(), HeldBytes(first));
   ASSERT_EQ(h.Feed(ChunkOf("p", 0, 0, 0, 3, whole, "aaaa", 2)), Outcome::kChunkDuplicate);
-  EXPECT_EQ(h.engine.BufferedBytes(), 4u);
+  EXPECT_EQ(h.engine.BufferedBytes(), HeldBytes(first));
   ASSERT_EQ(h.Feed(ChunkOf("p", 0, 0, 1, 4, whole, "bbbbbb", 3)), Outcome::kMalformed);
-  EXPECT_EQ(h.engine.BufferedBytes(), 4u);
+  EXPECT_EQ(h.engine.BufferedBytes(), HeldBytes(first));
   ASSERT_EQ(h.Feed(ChunkOf("p", 0, 0, 1, 3, whole, "bbbbbb", 4)), Outcome::kBuffered);
-  EXPECT_EQ(h.engine.BufferedBytes(), 10u);
+  EXPECT_EQ(h.engine.BufferedBytes(), HeldBytes(first) + 6);
   ASSERT_EQ(h.Feed(ChunkOf("p", 0, 0, 2, 3, whole, "cc", 5)), Outcome::kDelivered);
   EXPECT_EQ(h.engine.BufferedBytes(), 0u);
 }
@@ -309,7 +368,7 @@ TEST(ChunkBomb, ClaimedCountAndSizeAreNeverReservedUpFront) {
                           .Header("eo.size", "67108864")
                           .Header("eo.crc", "deadbeef")
                           .Build();
-      received += value.size();
+      received += HeldBytes(r);
       EXPECT_EQ(h.Feed(r), Outcome::kBuffered);
       EXPECT_EQ(h.engine.BufferedBytes(), received);
     }
@@ -335,7 +394,7 @@ TEST(ChunkBomb, ManyChunksOfOneHugeClaimedMessage) {
                           .Header("eo.size", "67108864")
                           .Header("eo.crc", "deadbeef")
                           .Build();
-      received += value.size();
+      received += HeldBytes(r);
       ASSERT_EQ(h.Feed(r), Outcome::kBuffered);
     }
     largest = tracker.bytes();
@@ -367,7 +426,7 @@ TEST(ChunkBomb, InOrderChunksOfAHugeClaimGrowTheBufferOnlyByWhatArrived) {
                           .Header("eo.size", "67108864")
                           .Header("eo.crc", "deadbeef")
                           .Build();
-      received += value.size();
+      received += HeldBytes(r);
       ASSERT_EQ(h.Feed(r), Outcome::kBuffered);
     }
     largest = tracker.bytes();

@@ -251,6 +251,19 @@ class EngineHarness {
   std::vector<DeliveredMessage> delivered;
 };
 
+// What holding record `r` as a chunk costs against max-buffer-bytes: its
+// value, and for chunk 0 also its key and headers (names and values), which
+// the in-progress message keeps for the delivered one.
+inline std::uint64_t HeldBytes(const OwnedRecord& r) {
+  std::uint64_t n = r.value ? r.value->size() : 0;
+  bool chunk0 = false;
+  for (const OwnedHeader& hd : r.headers) chunk0 |= hd.name == "eo.chunk" && hd.value && hd.value->starts_with("0/");
+  if (!chunk0) return n;
+  if (r.key) n += r.key->size();
+  for (const OwnedHeader& hd : r.headers) n += hd.name.size() + (hd.value ? hd.value->size() : 0);
+  return n;
+}
+
 inline std::uint64_t ReasonCount(const Counters& c, MalformedReason r) {
   return c.malformed_by_reason[static_cast<std::size_t>(r)];
 }

@@ -401,6 +401,53 @@ TEST(ParseDecimal, AgreesWithDigitByDigitParsingAtEveryLength) {
   }
 }
 
+// ClassifyTrustingProducer() differs from Classify() only on a stamped
+// result whose producer id has a byte outside 0x21-0x7E (which the caller
+// then checks): random header sets mixing good and bad values of every
+// envelope header, absent, null and repeated headers.
+TEST(EnvelopeClassifyTrustingProducer, AgreesWithClassifyExceptUncheckedIdBytes) {
+  constexpr std::uint64_t kSeed = 0x7e57'1d5;
+  std::mt19937_64 rng(kSeed);
+  SCOPED_TRACE("seed " + std::to_string(kSeed));
+  const std::vector<std::pair<std::string, std::vector<std::optional<std::string>>>> choices = {
+      {"eo.producer", {"p", "producer-17", "a b", "x\x7F", "", std::string(256, 'q'), std::string(255, 'q'),
+                       "\x80\x81", std::nullopt}},
+      {"eo.epoch", {"1", "1000000000", "01", "x", "", std::nullopt}},
+      {"eo.seq", {"0", "42", "-1", "18446744073709551616", std::nullopt}},
+      {"eo.chunk", {"0/2", "2/2", "x", std::nullopt}},
+      {"eo.size", {"10", "99999999999", std::nullopt}},
+      {"eo.crc", {"0000abcd", "xyz", std::nullopt}},
+  };
+  int stamped_bad_bytes = 0;
+  for (int iter = 0; iter < 20000; ++iter) {
+    Headers h;
+    if (rng() % 2) h.Add("traceparent", "00-ab");
+    for (const auto& [name, values] : choices) {
+      const int copies = static_cast<int>(rng() % 8 == 0 ? 2 : rng() % 4 == 0 ? 0 : 1);
+      for (int c = 0; c < copies; ++c) h.Add(name, values[rng() % values.size()]);
+    }
+    const Envelope full = exactly::Classify(h.view());
+    const Envelope trusting = ClassifyTrustingProducer(h.view());
+    if (full.kind == EnvelopeKind::kMalformed && full.reason == MalformedReason::kBadProducer &&
+        trusting.kind == EnvelopeKind::kStamped) {
+      // Only the id bytes were left unchecked.
+      ASSERT_FALSE(trusting.producer.empty());
+      ASSERT_LE(trusting.producer.size(), 255u);
+      ASSERT_FALSE(ValidProducerId(trusting.producer));
+      ++stamped_bad_bytes;
+      continue;
+    }
+    ASSERT_EQ(static_cast<int>(trusting.kind), static_cast<int>(full.kind)) << iter;
+    ASSERT_EQ(MalformedReasonName(trusting.reason), MalformedReasonName(full.reason)) << iter;
+    ASSERT_EQ(trusting.producer, full.producer);
+    ASSERT_EQ(trusting.stamp, full.stamp);
+    ASSERT_EQ(trusting.size, full.size);
+    ASSERT_EQ(trusting.crc, full.crc);
+    ASSERT_EQ(trusting.chunk.has_value(), full.chunk.has_value());
+  }
+  EXPECT_GT(stamped_bad_bytes, 0);  // the one difference was exercised
+}
+
 TEST(ParseDecimal, AcceptsTheDesignGrammar) {
   EXPECT_EQ(ParseDecimal("0"), 0u);
   EXPECT_EQ(ParseDecimal("1"), 1u);

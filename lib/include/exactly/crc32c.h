@@ -3,8 +3,9 @@
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78), as carried in the
 // `eo.crc` header. Uses the SSE4.2 crc32 instruction (three interleaved
 // streams) when the CPU has it, chosen once at run time, and a portable
-// table-driven fallback otherwise; a PCLMULQDQ folding variant can be
-// selected explicitly. All give identical results.
+// table-driven fallback otherwise, or VPCLMULQDQ (256-bit) folding where
+// measured faster; a PCLMULQDQ folding variant can be selected explicitly.
+// All give identical results.
 //
 // Thread safety: all functions are pure and may be called concurrently.
 #pragma once
@@ -33,11 +34,15 @@ std::uint32_t ExtendCopy(std::uint32_t crc, void* dst, const void* src, std::siz
 bool HardwareAccelerated() noexcept;
 
 // The implementations, for tests and benchmarks to compare.
-enum class Implementation : std::uint8_t { kPortable, kSse42, kClmul };
+enum class Implementation : std::uint8_t { kPortable, kSse42, kClmul, kVclmul };
 Implementation ActiveImplementation() noexcept;
 bool Supported(Implementation impl) noexcept;
 std::string_view ImplementationName(Implementation impl) noexcept;
 // Extend() with a given implementation (the portable one if unsupported).
 std::uint32_t ExtendWith(Implementation impl, std::uint32_t crc, const void* data, std::size_t n) noexcept;
+// ExtendCopy() with a given implementation (memcpy then the portable one
+// if unsupported); kSse42 and kVclmul copy in the same pass.
+std::uint32_t ExtendCopyWith(Implementation impl, std::uint32_t crc, void* dst, const void* src,
+                             std::size_t n) noexcept;
 
 }  // namespace exactly::crc32c

@@ -58,7 +58,9 @@ struct EngineOptions {
   EnvelopeLimits limits;                                  // --max-chunks, --max-message-bytes
   UnstampedPolicy unstamped = UnstampedPolicy::kPass;     // --unstamped
   std::uint64_t max_chunk_span = 100000;                  // --max-chunk-span (offsets)
-  std::uint64_t max_buffer_bytes = 256ull << 20;          // --max-buffer-bytes, per partition
+  // --max-buffer-bytes, per partition: held chunk values plus chunk 0's
+  // key and headers (names and values), which are kept for the message.
+  std::uint64_t max_buffer_bytes = 256ull << 20;
   std::int64_t producer_ttl_ms = 7ll * 24 * 3600 * 1000;  // --producer-ttl
   Status Validate() const;
 };
@@ -205,7 +207,8 @@ class Engine {
   // must persist it beside what CollectChanges reports.
   TimestampMs MaxTimestamp(const TopicPartition& tp) const;
 
-  // Tracked producers and bytes held in in-progress messages.
+  // Tracked producers, and bytes held in in-progress messages (as counted
+  // against max_buffer_bytes).
   std::size_t ProducerCount(const TopicPartition& tp) const;
   std::size_t TotalProducerCount() const;
   std::size_t InProgressCount() const;

@@ -77,6 +77,12 @@ struct Envelope {
 
 Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& limits = {}) noexcept;
 
+// Classify() for a caller that keeps a set of producer ids it has already
+// validated: a kStamped result's producer is only known to be 1-255 bytes,
+// and the caller must check ValidProducerId() on any id not in its set
+// (and treat a failure as kBadProducer). Every other result is Classify()'s.
+Envelope ClassifyTrustingProducer(std::span<const HeaderView> headers, const EnvelopeLimits& limits = {}) noexcept;
+
 // Parses a DESIGN.md §2 decimal: 1-20 digits, no sign, no leading zero
 // unless the value is 0, at most 2^64-1.
 std::optional<std::uint64_t> ParseDecimal(std::string_view s) noexcept;

@@ -130,7 +130,9 @@ Outcome Engine::Impl::Process(const RecordView& rec, DeliverFn deliver) {
   if (rec.timestamp > pd.max_timestamp) pd.max_timestamp = rec.timestamp;
   EnforceChunkSpan(pd, rec.offset);
 
-  const Envelope env = Classify(rec.headers, options.limits);
+  // The producer table holds only valid ids, so the id's bytes are checked
+  // only when the table does not have it (ProcessStamped).
+  const Envelope env = ClassifyTrustingProducer(rec.headers, options.limits);
   switch (env.kind) {
     case EnvelopeKind::kUnstamped: {
       ++counters.unstamped;
@@ -152,14 +154,18 @@ Outcome Engine::Impl::Process(const RecordView& rec, DeliverFn deliver) {
       return Outcome::kUnstampedPassed;
     }
     case EnvelopeKind::kMalformed:
-      ++counters.malformed;
-      ++counters.malformed_by_reason[static_cast<std::size_t>(env.reason)];
-      Reject(RejectReason::kMalformed, MalformedReasonName(env.reason), rec);
-      return Outcome::kMalformed;
+      return Malformed(env.reason, rec);
     case EnvelopeKind::kStamped:
       break;
   }
   return ProcessStamped(pd, rec, env, deliver);
+}
+
+Outcome Engine::Impl::Malformed(MalformedReason reason, const RecordView& rec) {
+  ++counters.malformed;
+  ++counters.malformed_by_reason[static_cast<std::size_t>(reason)];
+  Reject(RejectReason::kMalformed, MalformedReasonName(reason), rec);
+  return Outcome::kMalformed;
 }
 
 Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, const Envelope& env,
@@ -170,7 +176,12 @@ Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, c
   // producer-ttl past it. Judged this way, an expired producer stays expired
   // (so purging it at any checkpoint schedule changes no decision), and a
   // producer whose own clock lags the others' is not expired by the lag.
-  const auto [entry, inserted] = pd.producers.FindOrInsert(env.producer);
+  ProducerEntry* entry = pd.producers.Find(env.producer);
+  bool inserted = false;
+  if (entry == nullptr) [[unlikely]] {
+    if (!ValidProducerId(env.producer)) return Malformed(MalformedReason::kBadProducer, rec);
+    std::tie(entry, inserted) = pd.producers.FindOrInsert(env.producer);
+  }
   ProducerEntry& pe = *entry;
   if (!inserted &&
       Exceeds(pd.max_timestamp.value(), pe.last_seen.value(), static_cast<std::uint64_t>(options.producer_ttl_ms))) {
@@ -283,7 +294,11 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
   InProgress& p = *pe.in_progress;
   const std::uint32_t index = env.chunk->index;
   const std::uint64_t len = Bytes(rec.value).size();
-  if (p.bytes + len > options.max_buffer_bytes) {
+  // What holding this chunk costs: its value, and for chunk 0 also the key
+  // and headers kept for the delivered message.
+  const std::uint64_t meta = index == 0 ? detail::MetadataBytes(rec) : 0;
+  const std::uint64_t cost = len + meta;
+  if (p.HeldBytes() + cost > options.max_buffer_bytes) {
     // Can never fit, even with every other message gone.
     RejectHeld(pd, p, RejectReason::kAbandoned, "message exceeds max-buffer-bytes");
     Reject(RejectReason::kAbandoned, "message exceeds max-buffer-bytes", rec);
@@ -292,7 +307,7 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
     RemoveInProgress(pd, pe);
     return Outcome::kAbandoned;
   }
-  MakeRoom(pd, len, &p);
+  MakeRoom(pd, cost, &p);
 
   if (p.chunks.size() + 1 == p.header.count) return Complete(pd, pe, rec, index, deliver);
 
@@ -315,7 +330,8 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
   }
   p.chunks.emplace(index, std::move(c));
   p.bytes += len;
-  pd.buffered_bytes += len;
+  p.meta_bytes += meta;
+  pd.buffered_bytes += cost;
   if (index == 0) {
     p.header.have_chunk0 = true;
     p.header.key0 = rec.key ? std::optional<std::string>(std::string(*rec.key)) : std::nullopt;
@@ -435,7 +451,7 @@ void Engine::Impl::Abandon(PartitionData& pd, ProducerEntry& pe, std::string_vie
 void Engine::Impl::RemoveInProgress(PartitionData& pd, ProducerEntry& pe) {
   InProgress& p = *pe.in_progress;
   pd.by_first_offset.erase(p.header.first_offset.value());
-  pd.buffered_bytes -= p.bytes;
+  pd.buffered_bytes -= p.HeldBytes();
   if (p.reported) pd.removed_messages.emplace_back(p.header.producer, p.header.stamp);
   // Keep the larger buffer for the next message, but not a huge one.
   if (p.prefix.capacity > spare.capacity && p.prefix.capacity <= kMaxSpareBytes) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -78,6 +79,10 @@ struct InProgress {
   // front would make that quadratic.
   std::map<std::uint32_t, HeldChunk> chunks;
   std::uint64_t bytes = 0;        // payload bytes held
+  // Chunk 0's key and headers, kept for the delivered message: they are
+  // held in P too, so they count against max-buffer-bytes beside `bytes`.
+  std::uint64_t meta_bytes = 0;
+  std::uint64_t HeldBytes() const { return bytes + meta_bytes; }
   MessageBuffer prefix;
   std::uint32_t crc_prefix = 0;
   std::uint32_t prefix_chunks = 0;
@@ -164,6 +169,21 @@ struct PartitionKeyView {
   std::int32_t partition;
 };
 
+// The bytes of chunk 0's key and headers (names and values), which an
+// in-progress message keeps for the delivered message. Computed the same
+// way from the record on arrival and from the header on restore.
+inline std::uint64_t MetadataBytes(const RecordView& rec) {
+  std::uint64_t n = rec.key ? rec.key->size() : 0;
+  for (const HeaderView& h : rec.headers) n += h.name.size() + (h.value ? h.value->size() : 0);
+  return n;
+}
+inline std::uint64_t MetadataBytes(const InProgressHeader& h) {
+  if (!h.have_chunk0) return 0;
+  std::uint64_t n = h.key0 ? h.key0->size() : 0;
+  for (const OwnedHeader& o : h.headers0) n += o.name.size() + (o.value ? o.value->size() : 0);
+  return n;
+}
+
 }  // namespace exactly::detail
 
 namespace exactly {
@@ -193,6 +213,8 @@ struct Engine::Impl {
   detail::PartitionData* FindPartition(const TopicPartition& tp) const;
 
   Outcome Process(const RecordView& rec, DeliverFn deliver);
+  // Counts and rejects a malformed record.
+  Outcome Malformed(MalformedReason reason, const RecordView& rec);
   [[gnu::always_inline]] inline Outcome ProcessStamped(detail::PartitionData& pd, const RecordView& rec, const Envelope& env, DeliverFn deliver);
   [[gnu::always_inline]] inline Outcome DeliverSingle(detail::PartitionData& pd, detail::ProducerEntry& pe,
                         const RecordView& rec, const Envelope& env, DeliverFn deliver);

@@ -125,8 +125,9 @@ Status Engine::Restore(const TopicPartition& tp, PartitionState state) {
       p->chunks.emplace_hint(p->chunks.end(), hc.index, std::move(hc));
     }
     p->header = std::move(h);
+    p->meta_bytes = detail::MetadataBytes(p->header);
     p->AbsorbContiguous();  // needs header.size
-    pd->buffered_bytes += p->bytes;
+    pd->buffered_bytes += p->HeldBytes();
     pd->by_first_offset[p->header.first_offset.value()] = p.get();
     e.in_progress = std::move(p);
   }

@@ -117,20 +117,20 @@ namespace {
 // exact "has byte less than n" / "has byte greater than n" word tricks.
 constexpr std::uint64_t kOnes = 0x0101010101010101ull;
 constexpr std::uint64_t kHighs = 0x8080808080808080ull;
-inline bool AnyOutsidePrintable(std::uint64_t x) noexcept {
+[[gnu::always_inline]] inline bool AnyOutsidePrintable(std::uint64_t x) noexcept {
   const std::uint64_t below = (x - kOnes * 0x21) & ~x & kHighs;
   const std::uint64_t above = ((x + kOnes * (127 - 0x7E)) | x) & kHighs;
   return (below | above) != 0;
 }
 // True if any byte of `x` is outside '0'-'9'.
-inline bool AnyNonDigit(std::uint64_t x) noexcept {
+[[gnu::always_inline]] inline bool AnyNonDigit(std::uint64_t x) noexcept {
   const std::uint64_t below = (x - kOnes * '0') & ~x & kHighs;
   const std::uint64_t above = ((x + kOnes * (127 - '9')) | x) & kHighs;
   return (below | above) != 0;
 }
 // The value of 8 ASCII digits (first digit in the lowest byte), combining
 // neighbours pairwise: 8 digits -> 4 two-digit -> 2 four-digit -> 1.
-inline std::uint64_t EightDigits(std::uint64_t x) noexcept {
+[[gnu::always_inline]] inline std::uint64_t EightDigits(std::uint64_t x) noexcept {
   x -= kOnes * '0';
   x = (x * 10) + (x >> 8);
   x = (((x & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
@@ -145,31 +145,72 @@ inline std::uint64_t Word(const char* p) noexcept {
 }  // namespace
 
 namespace {
+// The n (1-8) bytes at p as a word whose top n bytes hold them in order and
+// whose low 8 - n bytes are '0': the value of that word's eight digits is
+// the value of the n digits. Reads only [p, p + n), with at most three loads
+// and no loop.
+[[gnu::always_inline]] inline std::uint64_t DigitsRightAligned(const char* p, std::size_t n) noexcept {
+  if (n == 8) return Word(p);
+  std::uint64_t x;
+  if (n >= 4) {
+    // Two overlapping 4-byte loads; the overlap holds equal bytes.
+    x = Load32(p) | static_cast<std::uint64_t>(Load32(p + n - 4)) << (8 * (n - 4));
+  } else {
+    const auto b = [p](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])); };
+    x = b(0) | b(n / 2) << (8 * (n / 2)) | b(n - 1) << (8 * (n - 1));
+  }
+  const unsigned pad = static_cast<unsigned>(8 * (8 - n));  // 8..56
+  return (x << pad) | ((kOnes * '0') >> (64 - pad));
+}
+
+// The value of the n (0-8) digits at p, or false if one is not a digit.
+// Up to three digits go one by one (fewer instructions than the word
+// trick); four to eight take one word pass.
+[[gnu::always_inline]] inline bool LeadingDigits(const char* p, std::size_t n, std::uint64_t* v) noexcept {
+  if (n <= 3) {
+    std::uint64_t r = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto d = static_cast<unsigned>(static_cast<unsigned char>(p[i]) - '0');
+      if (d > 9) return false;
+      r = r * 10 + d;
+    }
+    *v = r;
+    return true;
+  }
+  const std::uint64_t w = DigitsRightAligned(p, n);
+  if (AnyNonDigit(w)) return false;
+  *v = EightDigits(w);
+  return true;
+}
+
 [[gnu::always_inline]] inline std::optional<std::uint64_t> ParseDecimalInline(std::string_view s) noexcept {
   const std::size_t n = s.size();
   if (n == 0 || n > 20 || (s[0] == '0' && n > 1)) return std::nullopt;
   const char* p = s.data();
-  std::uint64_t v = 0;
+  std::uint64_t v;
+  if (n <= 8) {
+    if (!LeadingDigits(p, n, &v)) return std::nullopt;
+    return v;
+  }
+  if (n <= 16) {
+    const std::uint64_t lo = Word(p + n - 8);
+    if (!LeadingDigits(p, n - 8, &v) || AnyNonDigit(lo)) return std::nullopt;
+    return v * 100000000ull + EightDigits(lo);
+  }
   if (n == 20) {
     // Only a 20-digit value can overflow: check it digit by digit.
+    v = 0;
     for (std::size_t i = 0; i < n; ++i) {
       const auto d = static_cast<unsigned>(static_cast<unsigned char>(p[i]) - '0');
       if (d > 9 || __builtin_mul_overflow(v, 10u, &v) || __builtin_add_overflow(v, d, &v)) return std::nullopt;
     }
     return v;
   }
-  std::size_t i = 0;
-  for (; i < n % 8; ++i) {
-    const auto d = static_cast<unsigned>(static_cast<unsigned char>(p[i]) - '0');
-    if (d > 9) return std::nullopt;
-    v = v * 10 + d;
-  }
-  for (; i < n; i += 8) {
-    const std::uint64_t w = Word(p + i);
-    if (AnyNonDigit(w)) return std::nullopt;
-    v = v * 100000000ull + EightDigits(w);
-  }
-  return v;
+  // 17-19 digits: at most 10^19 - 1, no overflow.
+  const std::uint64_t mid = Word(p + n - 16);
+  const std::uint64_t lo = Word(p + n - 8);
+  if (!LeadingDigits(p, n - 16, &v) || AnyNonDigit(mid) || AnyNonDigit(lo)) return std::nullopt;
+  return (v * 100000000ull + EightDigits(mid)) * 100000000ull + EightDigits(lo);
 }
 
 [[gnu::always_inline]] inline bool ValidProducerIdInline(std::string_view id) noexcept {
@@ -193,14 +234,30 @@ bool ValidProducerId(std::string_view id) noexcept { return ValidProducerIdInlin
 
 bool IsEnvelopeHeader(std::string_view name) noexcept { return SlotOf(name) >= 0; }
 
-Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& limits) noexcept {
+namespace {
+// kCheckProducer false: a stamped result's producer id bytes are not
+// checked (the caller checks them unless it finds the id among ids it
+// already checked); any malformed result still reports kBadProducer when
+// the id is bad, as the reasons' order requires.
+template <bool kCheckProducer>
+[[gnu::always_inline]] inline Envelope ClassifyImpl(std::span<const HeaderView> headers,
+                                                    const EnvelopeLimits& limits) noexcept {
   // Every exit returns `e` itself, so it is built in the caller's slot.
   Envelope e;
-  const auto malformed = [&e](MalformedReason r) {
+  const HeaderView* slot[kSlotCount] = {};
+  const auto malformed = [&](MalformedReason r) {  // e, and slot when !kCheckProducer
+    if constexpr (!kCheckProducer) {
+      // Only reached for reasons found after the producer checks (a repeat
+      // is found first and wins; a missing or null producer is caught before).
+      if (r != MalformedReason::kRepeatedHeader && r != MalformedReason::kMissingProducer &&
+          r != MalformedReason::kBadProducer && !ValidProducerIdInline(*slot[kSlotProducer]->value)) {
+        r = MalformedReason::kBadProducer;
+        e = Envelope{};  // as Classify() leaves it: nothing parsed past the id
+      }
+    }
     e.kind = EnvelopeKind::kMalformed;
     e.reason = r;
   };
-  const HeaderView* slot[kSlotCount] = {};
   for (const HeaderView& h : headers) {
     const int s = SlotOf(h.name);
     if (s < 0) continue;
@@ -218,7 +275,9 @@ Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& lim
   std::optional<std::uint64_t> epoch, seq;
   if (!slot[kSlotProducer]) {
     malformed(MalformedReason::kMissingProducer);
-  } else if (!slot[kSlotProducer]->value || !ValidProducerIdInline(*slot[kSlotProducer]->value)) {
+  } else if (!slot[kSlotProducer]->value ||
+             (kCheckProducer ? !ValidProducerIdInline(*slot[kSlotProducer]->value)
+                             : slot[kSlotProducer]->value->empty() || slot[kSlotProducer]->value->size() > 255)) {
     malformed(MalformedReason::kBadProducer);
   } else if (!slot[kSlotEpoch]) {
     malformed(MalformedReason::kMissingEpoch);
@@ -265,6 +324,15 @@ Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& lim
     }
   }
   return e;
+}
+}  // namespace
+
+Envelope Classify(std::span<const HeaderView> headers, const EnvelopeLimits& limits) noexcept {
+  return ClassifyImpl<true>(headers, limits);
+}
+
+Envelope ClassifyTrustingProducer(std::span<const HeaderView> headers, const EnvelopeLimits& limits) noexcept {
+  return ClassifyImpl<false>(headers, limits);
 }
 
 std::string FormatCrc(std::uint32_t crc) {

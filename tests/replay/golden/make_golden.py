@@ -379,19 +379,36 @@ c.deliver_chunked(t0, t1, T2, 2)                                                
 cases.append(c)
 
 # ---------------------------------------------------------------------------
-c = Case('09-buffer-bytes', args=['--max-buffer-bytes', '10'], about='''
-Bound "buffer bytes" with --max-buffer-bytes 10: adding a chunk that would
-take the bytes held by all P of the partition over 10 abandons P's oldest
+def held(r):
+    """What holding chunk r costs against --max-buffer-bytes: its value, and
+    for chunk 0 also its key and headers (names and values), which the
+    message in progress keeps for the delivered message."""
+    n = len((r['value'] or '').encode())
+    if not any(h == 'eo.chunk' and v.startswith('0/') for h, v in r['headers']):
+        return n
+    n += len((r['key'] or '').encode())
+    return n + sum(len(h.encode()) + len((v or '').encode()) for h, v in r['headers'])
+
+
+BOUND = 75
+c = Case('09-buffer-bytes', args=['--max-buffer-bytes', str(BOUND)], about='''
+Bound "buffer bytes" with --max-buffer-bytes 75: adding a chunk that would
+take the bytes held by all P of the partition over 75 abandons P's oldest
 first (by first offset) until it fits; a chunk that can never fit abandons
-its own message.
+its own message. Held bytes are chunk values plus chunk 0's key and
+headers (names and values): here each chunk 0 carries 63 header bytes.
 ''')
 M1 = 'aaaaaaXXXX'
-m10 = c.rec(stamp('p1', 0, 0) + chunk_headers(0, 2, M1), 'aaaaaa'); c.buffered(m10)    # holds 6
+m10 = c.rec(stamp('p1', 0, 0) + chunk_headers(0, 2, M1), 'aaaaaa'); c.buffered(m10)    # holds 6 + 63 = 69
+assert held(m10) == 69
 M2 = 'bbbbbbYYYY'
-m20 = c.rec(stamp('p2', 0, 0) + chunk_headers(0, 2, M2), 'bbbbbb'); c.abandoned([m10]); c.buffered(m20)  # 6 + 6 > 10: oldest (p1's) goes
+m20 = c.rec(stamp('p2', 0, 0) + chunk_headers(0, 2, M2), 'bbbbbb'); c.abandoned([m10]); c.buffered(m20)  # 69 + 69 > 75: oldest (p1's) goes
+assert held(m20) == 69 and held(m10) + held(m20) > BOUND
 M3 = 'c' * 20
-m30 = c.rec(stamp('p3', 0, 0) + chunk_headers(0, 2, M3), 'c' * 11); c.abandoned([m30])  # 11 can never fit in 10: its own message
-m21 = c.rec(stamp('p2', 0, 0) + chunk_headers(1, 2, M2), 'YYYY'); c.deliver_chunked(m20, m21, M2, 2)   # 6 + 4 = 10: fits
+m30 = c.rec(stamp('p3', 0, 0) + chunk_headers(0, 2, M3), 'c' * 13); c.abandoned([m30])  # 13 + 63 = 76 can never fit in 75: its own message
+assert held(m30) == 76
+m21 = c.rec(stamp('p2', 0, 0) + chunk_headers(1, 2, M2), 'YYYY'); c.deliver_chunked(m20, m21, M2, 2)   # 69 + 4 = 73: fits
+assert held(m20) + held(m21) <= BOUND
 r = c.rec(stamp('p1', 0, 0) + chunk_headers(1, 2, M1), 'XXXX'); c.buffered(r)           # p1 has no W: a new P, incomplete
 c.stats['in_progress_messages'] = 1
 cases.append(c)
