@@ -188,8 +188,8 @@ TEST_P(RelayDeliveryFault, FailedCheckpointsRewindAndLoseNothing) {
     output_down = true;
     ASSERT_NO_FATAL_FAILURE(Generate(bs, "during", 600));
   } else {
-    // More input, then the next Produce requests (the relay's: the
-    // generator is done) fail; librdkafka does not retry this error
+    // More input, then the next Produce request (the relay's: the
+    // generator is done) fails; librdkafka does not retry this error
     // (unlike TOPIC_AUTHORIZATION_FAILED, it does not mark the topic
     // unusable either: that one makes the next produce call fail at once,
     // which stops the relay with a non-retryable error).
@@ -197,7 +197,7 @@ TEST_P(RelayDeliveryFault, FailedCheckpointsRewindAndLoseNothing) {
     const auto produce = kafka::MockCluster::ApiKeyByName("Produce");
     const auto denied = kafka::MockCluster::ErrorCodeByName("INVALID_RECORD");
     ASSERT_TRUE(produce.ok() && denied.ok());
-    ASSERT_TRUE(cluster->PushRequestErrors(*produce, 3, *denied).ok());
+    ASSERT_TRUE(cluster->PushRequestErrors(*produce, 1, *denied).ok());
   }
   kafka::RelayStats failed;
   if (fault == Fault::kProduceErrors) {
