@@ -82,7 +82,11 @@ TEST(RelayMetricsRebalance, RevokedPartitionsLeaveTheScrape) {
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   const Status st = DriveUntil({step(a->get(), m_a->get()), step(b->get(), m_b->get())}, [&] {
     const auto sa = (*a)->stats().consumer, sb = (*b)->stats().consumer;
-    return sa.assigned > 0 && sb.assigned > 0 && sa.assigned + sb.assigned == kPartitions;
+    // A newly assigned partition shows in the scrape once its high
+    // watermark is known (after its first fetch), so wait for that too.
+    return sa.assigned > 0 && sb.assigned > 0 && sa.assigned + sb.assigned == kPartitions &&
+           LagPartitions(reg_a.Render()).size() + LagPartitions(reg_b.Render()).size() ==
+               static_cast<std::size_t>(kPartitions);
   }, 60s);
   ASSERT_TRUE(st.ok()) << st.ToString();
   const std::set<std::string> in_a = LagPartitions(reg_a.Render()), in_b = LagPartitions(reg_b.Render());
