@@ -54,16 +54,6 @@ Exit status: 0 stopped cleanly (SIGINT/SIGTERM, after a final checkpoint);
 1 run-time failure; 2 bad options; 3 demo verification failed.
 )";
 
-template <class T>
-Result<T> ParseUnsigned(std::string_view text, std::string_view what) {
-  T v{};
-  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size()) {
-    return Status::InvalidArgument(fmt::format("--{}: '{}' is not a non-negative integer in range", what, text));
-  }
-  return v;
-}
-
 }  // namespace
 
 Result<kafka::KafkaConfig> BuildClientConfig(const kafka::KafkaConfig& base, const std::vector<std::string>& common,
