@@ -55,50 +55,6 @@ using ::testing::IsEmpty;
 
 TopicPartition TpOf(const OwnedRecord& r) { return TopicPartition{Topic(r.topic), r.partition}; }
 
-// Canonical order, so that states can be compared whatever order the
-// engine lists producers and messages in.
-PartitionState Normalised(PartitionState s) {
-  std::sort(s.producers.begin(), s.producers.end(),
-            [](const ProducerState& a, const ProducerState& b) { return a.producer < b.producer; });
-  std::sort(s.in_progress.begin(), s.in_progress.end(), [](const InProgressState& a, const InProgressState& b) {
-    return std::tie(a.header.producer, a.header.stamp) < std::tie(b.header.producer, b.header.stamp);
-  });
-  return s;
-}
-
-// Everything observable about processing one record.
-struct Step {
-  Outcome outcome;
-  std::vector<DeliveredMessage> delivered;
-  std::vector<RejectedRecord> rejected;
-  friend bool operator==(const Step&, const Step&) = default;
-};
-
-void PrintTo(const Step& s, std::ostream* os) {
-  *os << OutcomeName(s.outcome) << " delivered=[";
-  for (const auto& m : s.delivered) PrintTo(m, os);
-  *os << "] rejected=[";
-  for (const auto& r : s.rejected) PrintTo(r, os);
-  *os << "]";
-}
-
-Step Run(Engine& engine, RecordingSink& sink, const OwnedRecord& r) {
-  Step s;
-  sink.records.clear();
-  const RecordView v = r.view();
-  s.outcome = engine.Process(v, [&](const Message& m) { s.delivered.push_back(DeliveredMessage::From(m)); });
-  s.rejected = sink.records;
-  return s;
-}
-
-std::vector<Step> Uninterrupted(const EngineOptions& options, const std::vector<GenRecord>& records) {
-  RecordingSink sink;
-  Engine engine(options, &sink);
-  std::vector<Step> steps;
-  for (const auto& g : records) steps.push_back(Run(engine, sink, g.record));
-  return steps;
-}
-
 enum class RestoreVia { kStruct, kBytes };
 
 // Processes `records`, moving the state into a fresh engine at random

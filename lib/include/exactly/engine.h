@@ -29,6 +29,13 @@
 // the claimed size while the bytes stay within it); one finished buffer of
 // up to 16 MiB is kept for reuse.
 //
+// Producer cache: with EngineOptions::max_resident_producers set and a
+// ProducerSource attached (normally the CheckpointStore), producers beyond
+// the budget are evicted once their state is in a committed checkpoint
+// (MarkCommitted) and fetched back from the source when they send again.
+// Decisions never depend on it: a fetched producer is exactly what was
+// evicted. Snapshot and ProducerCount see resident producers only.
+//
 // Thread safety: not thread-safe. Use one Engine per thread, or lock.
 // Callbacks are invoked synchronously from Process() and must not call
 // back into the same Engine.
@@ -46,6 +53,7 @@
 #include "exactly/envelope.h"
 #include "exactly/function_ref.h"
 #include "exactly/partition_state.h"
+#include "exactly/producer_source.h"
 #include "exactly/record.h"
 #include "exactly/status.h"
 #include "exactly/types.h"
@@ -62,6 +70,10 @@ struct EngineOptions {
   // key and headers (names and values), which are kept for the message.
   std::uint64_t max_buffer_bytes = 256ull << 20;
   std::int64_t producer_ttl_ms = 7ll * 24 * 3600 * 1000;  // --producer-ttl
+  // Producers kept in memory, over all partitions; beyond it, committed
+  // producers are evicted to the ProducerSource (see set_producer_source).
+  // 0: no bound (nothing is ever evicted).
+  std::size_t max_resident_producers = 0;
   Status Validate() const;
 };
 
@@ -77,6 +89,10 @@ enum class Outcome : std::uint8_t {
   kAbandoned,         // a chunk too large to ever fit the buffer
   kUnstampedPassed,
   kUnstampedDropped,
+  // Not decided: fetching the producer from the ProducerSource failed
+  // (Engine::failure() says why). The partition's clock may have moved, so
+  // reload the partition from the last checkpoint before going on.
+  kFailed,
 };
 std::string_view OutcomeName(Outcome o) noexcept;
 
@@ -100,6 +116,11 @@ struct Counters {
   std::uint64_t gaps = 0;                 // deliveries with s > W.seq + 1 in W's epoch
   std::uint64_t producers_expired = 0;    // forgotten by producer TTL
   std::uint64_t dead_lettered = 0;        // records handed to the dead-letter sink
+  // Producer cache (EngineOptions::max_resident_producers).
+  std::uint64_t producer_cache_hits = 0;    // stamped records whose producer was resident
+  std::uint64_t producer_cache_misses = 0;  // lookups sent to the ProducerSource
+  std::uint64_t producers_fetched = 0;      // of which found there
+  std::uint64_t producers_evicted = 0;
   Counters& operator+=(const Counters& o);
 };
 
@@ -172,6 +193,11 @@ class Engine {
 
   const EngineOptions& options() const noexcept;
   void set_dead_letter_sink(DeadLetterSink* sink) noexcept;
+  // Where evicted producers are fetched from. Must outlive the engine's
+  // use of it. Without one, nothing is evicted.
+  void set_producer_source(ProducerSource* source) noexcept;
+  // Why the last Outcome::kFailed happened (OK if none since construction).
+  const Status& failure() const noexcept;
 
   // Decides one record, calling `deliver` for each message it delivers (at
   // most one). Records of one partition must come in offset order.
@@ -186,15 +212,25 @@ class Engine {
   PartitionState Snapshot(const TopicPartition& tp) const;
   // Replaces the partition's state. Validates it (kCorruption on
   // inconsistent input, leaving the partition empty). Marks it clean for
-  // CollectChanges.
+  // CollectChanges. With state.producers_omitted, producers are fetched
+  // from the ProducerSource when they send (and, for in-progress
+  // messages, at once: kFailedPrecondition without a source).
   Status Restore(const TopicPartition& tp, PartitionState state);
   // Forgets a partition (on revocation). Nothing is dead-lettered: the
   // state lives on in the last checkpoint.
   void DropPartition(const TopicPartition& tp);
 
   // Reports what changed in the partition since the last CollectChanges
-  // (or Restore) and marks it clean.
-  void CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor);
+  // (or Restore) and marks it clean. Returns the collection's number
+  // (rising per partition), for MarkCommitted.
+  std::uint64_t CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor);
+
+  // Tells the engine that the checkpoint holding collection `collection`
+  // of `tp` (and every earlier one) is committed, then evicts producers of
+  // `tp` whose state that checkpoint holds (least recently used first, no
+  // message in progress) while the engine is over its resident budget; tp
+  // gives up its share of the excess. Returns how many were evicted.
+  std::size_t MarkCommitted(const TopicPartition& tp, std::uint64_t collection);
 
   // Forgets producers idle longer than the TTL, judged against the
   // largest record timestamp seen in the partition (never the wall clock),
@@ -207,7 +243,7 @@ class Engine {
   // must persist it beside what CollectChanges reports.
   TimestampMs MaxTimestamp(const TopicPartition& tp) const;
 
-  // Tracked producers, and bytes held in in-progress messages (as counted
+  // Resident producers, and bytes held in in-progress messages (as counted
   // against max_buffer_bytes).
   std::size_t ProducerCount(const TopicPartition& tp) const;
   std::size_t TotalProducerCount() const;

@@ -72,6 +72,10 @@ struct PartitionState {
   std::vector<ProducerState> producers;   // any order
   std::vector<InProgressState> in_progress;
   TimestampMs max_timestamp;              // largest record timestamp seen
+  // `producers` is not the whole set: the rest are in a ProducerSource
+  // (the engine's producer cache evicted them, or a store loaded the
+  // partition without them). Not part of the byte encoding below.
+  bool producers_omitted = false;
   friend bool operator==(const PartitionState&, const PartitionState&) = default;
 };
 

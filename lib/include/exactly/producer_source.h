@@ -10,7 +10,7 @@
 //   evicts producers whose state is already in a committed checkpoint, so
 //   what this returns is exactly what the engine held when it evicted.
 // - An error (I/O, corruption) leaves the record undecided: the engine
-//   returns Outcome::kFailed and keeps the error in Engine::status().
+//   returns Outcome::kFailed and keeps the error in Engine::failure().
 // - Must not call back into the Engine.
 //
 // Thread safety: an implementation is called from the thread running the

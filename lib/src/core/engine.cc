@@ -52,6 +52,7 @@ std::string_view OutcomeName(Outcome o) noexcept {
     case Outcome::kAbandoned: return "abandoned";
     case Outcome::kUnstampedPassed: return "unstamped_passed";
     case Outcome::kUnstampedDropped: return "unstamped_dropped";
+    case Outcome::kFailed: return "failed";
   }
   return "unknown";
 }
@@ -83,6 +84,10 @@ Counters& Counters::operator+=(const Counters& o) {
   gaps += o.gaps;
   producers_expired += o.producers_expired;
   dead_lettered += o.dead_lettered;
+  producer_cache_hits += o.producer_cache_hits;
+  producer_cache_misses += o.producer_cache_misses;
+  producers_fetched += o.producers_fetched;
+  producers_evicted += o.producers_evicted;
   return *this;
 }
 
@@ -98,6 +103,8 @@ Engine& Engine::operator=(Engine&&) noexcept = default;
 
 const EngineOptions& Engine::options() const noexcept { return impl_->options; }
 void Engine::set_dead_letter_sink(DeadLetterSink* sink) noexcept { impl_->dead_letters = sink; }
+void Engine::set_producer_source(ProducerSource* source) noexcept { impl_->producer_source = source; }
+const Status& Engine::failure() const noexcept { return impl_->failure; }
 const Counters& Engine::counters() const noexcept { return impl_->counters; }
 Outcome Engine::Process(const RecordView& record, DeliverFn deliver) { return impl_->Process(record, deliver); }
 
@@ -180,9 +187,13 @@ Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, c
   bool inserted = false;
   if (entry == nullptr) [[unlikely]] {
     if (!ValidProducerId(env.producer)) return Malformed(MalformedReason::kBadProducer, rec);
-    std::tie(entry, inserted) = pd.producers.FindOrInsert(env.producer);
+    entry = FetchOrInsert(pd, env.producer, &inserted);
+    if (entry == nullptr) return Outcome::kFailed;
+  } else {
+    ++counters.producer_cache_hits;
   }
   ProducerEntry& pe = *entry;
+  pe.referenced = true;
   if (!inserted &&
       Exceeds(pd.max_timestamp.value(), pe.last_seen.value(), static_cast<std::uint64_t>(options.producer_ttl_ms))) {
     if (pe.in_progress) Abandon(pd, pe, "producer expired (producer-ttl)");

@@ -114,16 +114,20 @@ struct InProgress {
   }
 };
 
-// W and bookkeeping for one producer (72 bytes; ids up to 15 bytes inline).
+// W and bookkeeping for one producer (80 bytes; ids up to 15 bytes inline).
 struct ProducerEntry {
   std::string id;
   EpochSeq watermark;
   TimestampMs last_seen;
   std::unique_ptr<InProgress> in_progress;
+  // The CollectChanges that last reported this producer: once a committed
+  // checkpoint holds that collection, the producer may be evicted.
+  std::uint64_t reported_in = 0;
   std::uint32_t number = 0;  // ProducerTable's
   bool has_watermark = false;
   bool dirty = false;
-  bool doomed = false;  // being erased by PurgeExpired
+  bool doomed = false;       // being erased by PurgeExpired
+  bool referenced = false;   // used since the eviction sweep last passed (CLOCK)
 };
 
 using ProducerMap = ProducerTable<ProducerEntry>;
@@ -143,6 +147,13 @@ struct PartitionData {
   std::vector<std::string> erased;
   std::vector<std::pair<std::string, EpochSeq>> removed_messages;
   std::size_t purge_slot = 0;  // where PurgeExpired's sweep resumes
+  // Producer cache: collections numbered from 1; `committed` is the last
+  // one known durable. `cold`: some producers of this partition live only
+  // in the ProducerSource, so a producer not resident must be fetched.
+  std::uint64_t collections = 0;
+  std::uint64_t committed = 0;
+  bool cold = false;
+  std::size_t evict_slot = 0;  // where the eviction sweep (CLOCK hand) resumes
 
   void MarkDirty(ProducerEntry& e) {
     if (!e.dirty) {
@@ -191,6 +202,8 @@ namespace exactly {
 struct Engine::Impl {
   EngineOptions options;
   DeadLetterSink* dead_letters = nullptr;
+  ProducerSource* producer_source = nullptr;
+  Status failure;
   Counters counters;
   std::map<detail::PartitionKey, std::unique_ptr<detail::PartitionData>, detail::PartitionKeyLess> partitions;
   detail::PartitionData* last_used = nullptr;  // most recently used partition
@@ -223,6 +236,13 @@ struct Engine::Impl {
   Outcome Complete(detail::PartitionData& pd, detail::ProducerEntry& pe, const RecordView& rec,
                    std::uint32_t index, DeliverFn deliver);
 
+  // A producer not resident: fetched from the ProducerSource when the
+  // partition has cold producers, else inserted new. Null on a failed
+  // fetch (recorded in `failure`). *fresh: the entry holds no state.
+  detail::ProducerEntry* FetchOrInsert(detail::PartitionData& pd, std::string_view id, bool* fresh);
+  // Restore's fetch of an in-progress message's producer: *out null when
+  // the source does not have it.
+  Status FetchForRestore(detail::PartitionData& pd, std::string_view id, detail::ProducerEntry** out);
   void EnforceChunkSpan(detail::PartitionData& pd, Offset offset);
   // Frees room for `incoming` more bytes, abandoning messages other than
   // `keep` oldest first.

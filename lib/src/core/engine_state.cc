@@ -57,6 +57,7 @@ PartitionState Engine::Snapshot(const TopicPartition& tp) const {
   const PartitionData* pd = impl_->FindPartition(tp);
   if (!pd) return s;
   s.max_timestamp = pd->max_timestamp;
+  s.producers_omitted = pd->cold;
   s.producers.reserve(pd->producers.size());
   pd->producers.ForEach([&s](const ProducerEntry& e) { s.producers.push_back(ToState(e)); });
   for (const auto& [first, p] : pd->by_first_offset) {
@@ -83,6 +84,7 @@ Status Engine::Restore(const TopicPartition& tp, PartitionState state) {
   pd->topic = tp.topic.name();
   pd->partition = tp.partition;
   pd->max_timestamp = state.max_timestamp;
+  pd->cold = state.producers_omitted;
   const auto bad = [&tp](const std::string& what) {
     return Status::Corruption("inconsistent state for " + tp.ToString() + ": " + what);
   };
@@ -99,6 +101,10 @@ Status Engine::Restore(const TopicPartition& tp, PartitionState state) {
   for (InProgressState& m : state.in_progress) {
     InProgressHeader& h = m.header;
     ProducerEntry* found = pd->producers.Find(h.producer);
+    if (!found && state.producers_omitted) {
+      if (!ValidProducerId(h.producer)) return bad("invalid producer id");
+      EXACTLY_RETURN_IF_ERROR(impl_->FetchForRestore(*pd, h.producer, &found));
+    }
     if (!found) return bad("in-progress message of an untracked producer " + h.producer);
     ProducerEntry& e = *found;
     if (e.in_progress) return bad("two in-progress messages for producer " + h.producer);
@@ -135,9 +141,10 @@ Status Engine::Restore(const TopicPartition& tp, PartitionState state) {
   return Status::OK();
 }
 
-void Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor) {
+std::uint64_t Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor) {
   PartitionData* pd = impl_->FindPartition(tp);
-  if (!pd) return;
+  if (!pd) return 0;
+  const std::uint64_t collection = ++pd->collections;
   for (const std::string& id : pd->erased) visitor.ProducerErased(id);
   pd->erased.clear();
   // Removals before additions: a corrupt message may be re-sent under the
@@ -146,6 +153,7 @@ void Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor) {
   pd->removed_messages.clear();
   for (ProducerEntry* e : pd->dirty) {
     e->dirty = false;
+    e->reported_in = collection;
     visitor.ProducerChanged(ToState(*e));
   }
   pd->dirty.clear();
@@ -157,6 +165,7 @@ void Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& visitor) {
       p->reported = true;
     }
   }
+  return collection;
 }
 
 std::size_t Engine::PurgeExpired(const TopicPartition& tp, std::size_t budget) {

@@ -6,4 +6,5 @@ set(EXACTLY_CORE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/envelope.cc
     ${CMAKE_CURRENT_LIST_DIR}/partition_state.cc
     ${CMAKE_CURRENT_LIST_DIR}/engine.cc
-    ${CMAKE_CURRENT_LIST_DIR}/engine_state.cc)
+    ${CMAKE_CURRENT_LIST_DIR}/engine_state.cc
+    ${CMAKE_CURRENT_LIST_DIR}/engine_cache.cc)
