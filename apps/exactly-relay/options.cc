@@ -71,7 +71,7 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
   kafka::RelayOptions& r = o.relay;
   std::string config_file, unstamped = "pass", max_buffer_bytes, max_message_bytes, producer_ttl;
   std::uint64_t output_epoch = 0, checkpoint_interval_ms = 1000, flush_timeout_ms = 30000;
-  std::uint64_t max_chunk_span = 0, max_chunks = 0, metrics_port = 0;
+  std::uint64_t max_chunk_span = 0, max_chunks = 0, metrics_port = 0, producer_cache = 0;
   std::string log_format = "text", log_level = "info";
 
   po::options_description main("Relay");
@@ -122,7 +122,10 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
      "largest eo.size accepted (default 64MiB)")
     ("max-chunks", po::value(&max_chunks)->value_name("N"), "largest chunk count accepted (default 65536)")
     ("producer-ttl", po::value(&producer_ttl)->value_name("DURATION"),
-     "forget a producer idle this long, by record timestamps: 7d, 12h, 30m, 45s, 500ms (default 7d)");
+     "forget a producer idle this long, by record timestamps: 7d, 12h, 30m, 45s, 500ms (default 7d)")
+    ("producer-cache", po::value(&producer_cache)->value_name("N"),
+     "producers kept in memory (about 100 bytes each); the rest stay in the state directory and are "
+     "read back when they send again; 0 keeps all (default 1000000)");
   po::options_description clients("librdkafka");
   clients.add_options()
     ("X,X", po::value(&o.properties)->composing()->value_name("KEY=VALUE"),
@@ -191,6 +194,7 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
     return Status::InvalidArgument(fmt::format("--unstamped: '{}' is neither pass nor drop", unstamped));
   }
   if (vm.count("max-chunk-span")) r.engine.max_chunk_span = max_chunk_span;
+  if (vm.count("producer-cache")) r.engine.max_resident_producers = static_cast<std::size_t>(producer_cache);
   if (vm.count("max-chunks")) {
     if (max_chunks > std::numeric_limits<std::uint32_t>::max()) {
       return Status::InvalidArgument(fmt::format("--max-chunks: {} is out of range", max_chunks));

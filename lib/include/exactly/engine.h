@@ -71,9 +71,9 @@ struct EngineOptions {
   std::uint64_t max_buffer_bytes = 256ull << 20;
   std::int64_t producer_ttl_ms = 7ll * 24 * 3600 * 1000;  // --producer-ttl
   // Producers kept in memory, over all partitions; beyond it, committed
-  // producers are evicted to the ProducerSource (see set_producer_source).
-  // 0: no bound (nothing is ever evicted).
-  std::size_t max_resident_producers = 0;
+  // producers are evicted to the ProducerSource (set_producer_source;
+  // without one nothing is evicted). 0: no bound. About 100 bytes each.
+  std::size_t max_resident_producers = 1'000'000;
   Status Validate() const;
 };
 
@@ -231,6 +231,9 @@ class Engine {
   // message in progress) while the engine is over its resident budget; tp
   // gives up its share of the excess. Returns how many were evicted.
   std::size_t MarkCommitted(const TopicPartition& tp, std::uint64_t collection);
+  // The number of the last CollectChanges of `tp` (0: none yet), for callers
+  // that collect through a store (Checkpoint::AddPartition).
+  std::uint64_t LastCollection(const TopicPartition& tp) const;
 
   // Forgets producers idle longer than the TTL, judged against the
   // largest record timestamp seen in the partition (never the wall clock),

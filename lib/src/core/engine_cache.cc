@@ -116,4 +116,9 @@ std::size_t Engine::MarkCommitted(const TopicPartition& tp, std::uint64_t collec
   return evicted;
 }
 
+std::uint64_t Engine::LastCollection(const TopicPartition& tp) const {
+  const PartitionData* pd = impl_->FindPartition(tp);
+  return pd ? pd->collections : 0;
+}
+
 }  // namespace exactly

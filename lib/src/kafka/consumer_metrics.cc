@@ -54,6 +54,7 @@ struct DedupConsumerMetrics::Impl {
   Mirror duplicate, stale, malformed, chunk_duplicate, unstamped_passed, unstamped_dropped, abandoned_chunks;
   std::vector<Mirror> malformed_by_reason;
   Mirror delivered, delivered_chunked, corrupt, abandoned, gaps, expired, dead_lettered;
+  Mirror cache_hits, cache_misses, fetched, evicted;
   Gauge *assigned = nullptr, *producers = nullptr, *in_progress = nullptr, *in_progress_bytes = nullptr;
   Gauge *last_checkpoint_ts = nullptr, *since_checkpoint = nullptr;
   metrics::Histogram* checkpoint_duration = nullptr;
@@ -101,6 +102,16 @@ Result<std::unique_ptr<DedupConsumerMetrics>> DedupConsumerMetrics::Create(metri
   EXACTLY_ASSIGN(m.expired.counter, One(r.AddCounter("exactly_producers_expired_total", "Producers forgotten by the producer TTL."), {}));
   EXACTLY_ASSIGN(m.dead_lettered.counter,
                  One(r.AddCounter("exactly_dead_lettered_records_total", "Rejected records handed to the dead-letter sink."), {}));
+  auto lookups = r.AddCounter("exactly_producer_cache_lookups_total",
+                              "Producer lookups of stamped records: resident (hit) or read from the state directory (miss).",
+                              {"result"});
+  if (!lookups.ok()) return lookups.status();
+  EXACTLY_ASSIGN(m.cache_hits.counter, (*lookups)->With({"hit"}));
+  EXACTLY_ASSIGN(m.cache_misses.counter, (*lookups)->With({"miss"}));
+  EXACTLY_ASSIGN(m.fetched.counter,
+                 One(r.AddCounter("exactly_producers_fetched_total", "Evicted producers read back from the state directory."), {}));
+  EXACTLY_ASSIGN(m.evicted.counter,
+                 One(r.AddCounter("exactly_producers_evicted_total", "Producers evicted from memory past --producer-cache."), {}));
   auto checkpoints = r.AddCounter("exactly_checkpoints_total", "Checkpoints by result.", {"result"});
   if (!checkpoints.ok()) return checkpoints.status();
   EXACTLY_ASSIGN(m.checkpoints_ok.counter, (*checkpoints)->With({"ok"}));
@@ -179,6 +190,10 @@ void DedupConsumerMetrics::Update(const DedupConsumerStats& s, std::span<const P
   m.gaps.Copy(c.gaps);
   m.expired.Copy(c.producers_expired);
   m.dead_lettered.Copy(c.dead_lettered);
+  m.cache_hits.Copy(c.producer_cache_hits);
+  m.cache_misses.Copy(c.producer_cache_misses);
+  m.fetched.Copy(c.producers_fetched);
+  m.evicted.Copy(c.producers_evicted);
   m.checkpoints_ok.Copy(s.checkpoints);
   m.checkpoints_failed.Copy(s.checkpoint_failures);
   m.rewinds.Copy(s.rewinds);

@@ -54,6 +54,7 @@ Status DedupConsumer::Impl::DoCheckpoint(std::chrono::milliseconds hook_timeout)
   for (Entry* e : dirty) {
     st = cp.AddPartition(e->tp, *e->next, engine);
     if (!st.ok()) break;
+    e->collection = engine.LastCollection(e->tp);
     offsets.push_back({e->tp, *e->next});
   }
   if (st.ok() && !txn->empty()) st = cp.Stage(std::move(*txn));
@@ -81,6 +82,7 @@ Status DedupConsumer::Impl::DoCheckpoint(std::chrono::milliseconds hook_timeout)
   for (Entry* e : dirty) {
     e->checkpointed = e->next;
     e->dirty = false;
+    engine.MarkCommitted(e->tp, e->collection);
   }
   dirty.clear();
   ++stats.checkpoints;
@@ -124,6 +126,7 @@ Status DedupConsumer::Impl::StartCheckpoint() {
       Rewind(st.ToString());  // the engine already handed over some changes
       return st;
     }
+    e->collection = engine.LastCollection(e->tp);
     offsets.push_back({e->tp, *e->next});
   }
   pending.emplace(Pending{std::move(cp), mark, std::move(offsets), start});
@@ -176,6 +179,7 @@ Status DedupConsumer::Impl::PendingWritten(Status st) {
     if (Entry* e = Find(o.tp); e != nullptr) {
       e->checkpointed = o.offset;
       e->pending = false;
+      engine.MarkCommitted(e->tp, e->collection);
     }
   }
   ++stats.checkpoints;

@@ -117,7 +117,7 @@ void DedupConsumer::Impl::Process(const KafkaMessage& msg) {
   if (!e->first) e->first = record.offset;
 
   Status handled;
-  engine.Process(record, [&](const Message& m) {
+  const Outcome outcome = engine.Process(record, [&](const Message& m) {
     if (!handled.ok() || !hooks.on_message) return;
     try {
       handled = hooks.on_message(m, *txn);
@@ -127,11 +127,23 @@ void DedupConsumer::Impl::Process(const KafkaMessage& msg) {
       handled = Status::Internal("message handler threw");
     }
   });
-  e->next = Offset(record.offset.value() + 1);
   if (!e->dirty) {
-    e->dirty = true;
+    e->dirty = true;  // also when undecided: the engine's clock moved, so a rewind must reload it
     dirty.push_back(e);
   }
+  if (outcome == Outcome::kFailed) {
+    // The producer cache could not fetch from the store: the record is not
+    // decided and must be processed again after a reload.
+    const Status failed = engine.failure().WithContext(
+        fmt::format("undecided record at {}@{}", e->tp.ToString(), record.offset.value()));
+    if (failed.retryable()) {
+      Rewind(failed.ToString());
+    } else {
+      Stop(failed);
+    }
+    return;
+  }
+  e->next = Offset(record.offset.value() + 1);
   ++records_since_checkpoint;
   if (!handled.ok()) {
     const std::string where = fmt::format("handler failed at {}@{}", e->tp.ToString(), record.offset.value());

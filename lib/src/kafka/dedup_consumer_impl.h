@@ -37,6 +37,9 @@ struct DedupConsumer::Impl final : RebalanceListener {
     bool dirty = false;                  // processed records since the last checkpoint
     bool pending = false;                // covered by the pipelined checkpoint in flight
     bool resumed = false;                // the first record after a (re)start was seen
+    // The engine's change collection in the checkpoint being built or in
+    // flight: once committed, the engine may evict what it reported.
+    std::uint64_t collection = 0;
   };
 
   Impl(CheckpointStore& s, DedupConsumerOptions o, DedupConsumerHooks h)
