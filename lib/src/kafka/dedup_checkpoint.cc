@@ -223,7 +223,7 @@ void DedupConsumer::Impl::Rewind(std::string_view why) {
     e->dirty = false;
     e->pending = false;
     e->resumed = false;
-    auto loaded = store.Load(e->tp);
+    auto loaded = LoadPartition(e->tp);
     if (!loaded.ok()) {
       Stop(loaded.status().WithContext(fmt::format("reload {}", e->tp.ToString())));
       continue;

@@ -97,6 +97,12 @@ bool DedupConsumer::Impl::CheckpointDue(Clock::time_point now) const {
   return options.checkpoint_interval.count() > 0 && now - last_attempt >= options.checkpoint_interval;
 }
 
+Result<std::optional<LoadedPartition>> DedupConsumer::Impl::LoadPartition(const TopicPartition& tp) const {
+  auto loaded = store.Load(tp, LoadOptions{.producers = !Paged()});
+  if (loaded.ok() && loaded->has_value()) (*loaded)->state.producers_omitted = Paged();
+  return loaded;
+}
+
 void DedupConsumer::Impl::Process(const KafkaMessage& msg) {
   ++stats.polled;
   const RecordView record = msg.view();

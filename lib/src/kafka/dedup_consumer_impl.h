@@ -43,7 +43,9 @@ struct DedupConsumer::Impl final : RebalanceListener {
   };
 
   Impl(CheckpointStore& s, DedupConsumerOptions o, DedupConsumerHooks h)
-      : store(s), options(std::move(o)), hooks(std::move(h)), engine(options.engine, hooks.dead_letters) {}
+      : store(s), options(std::move(o)), hooks(std::move(h)), engine(options.engine, hooks.dead_letters) {
+    if (Paged()) engine.set_producer_source(&store);
+  }
   ~Impl() override;
 
   // --- RebalanceListener (dedup_rebalance.cc) ---
@@ -57,6 +59,11 @@ struct DedupConsumer::Impl final : RebalanceListener {
   // Logs a transient error, the first ten and then every thousandth.
   void LogTransient(const Status& st, std::string_view source);
   Entry* Lookup(std::string_view topic, Partition partition);
+  // With a producer cache, a partition is restored without its producers
+  // (the engine fetches each from the store when it sends), so restore
+  // time does not grow with the number of producers.
+  bool Paged() const { return options.engine.max_resident_producers > 0; }
+  Result<std::optional<LoadedPartition>> LoadPartition(const TopicPartition& tp) const;
   Entry* Find(const TopicPartition& tp);
   void Remove(const TopicPartition& tp);
   bool CheckpointDue(Clock::time_point now) const;

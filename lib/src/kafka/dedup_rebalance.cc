@@ -38,7 +38,7 @@ void DedupConsumer::Impl::OnAssigned(std::span<const TopicPartition> partitions,
       e->pending = false;
       e->resumed = false;
       if (!stop_error.ok()) continue;  // stopping: do not bother loading
-      auto loaded = store.Load(tp);
+      auto loaded = LoadPartition(tp);
       if (!loaded.ok()) {
         Stop(loaded.status().WithContext(fmt::format("load {} on assignment", tp.ToString())));
         continue;
