@@ -181,9 +181,11 @@ Measurement RunRelay(kafka::MockCluster& cluster, const Input& input, const std:
   StoreOptions so;
   so.sync = run.sync;
   auto store = Check(CheckpointStore::Open(dir.path(), so), "store");
-  auto relay = Check(kafka::Relay::Create(*store, RelayOptionsFor(cluster.bootstraps(), group, input.spec.topic,
-                                                                   output, run.interval)),
-                     "relay");
+  auto options = RelayOptionsFor(cluster.bootstraps(), group, input.spec.topic, output, run.interval);
+  if (run.queue_messages != 0) {
+    options.producer_config.Set("queue.buffering.max.messages", fmt::format("{}", run.queue_messages));
+  }
+  auto relay = Check(kafka::Relay::Create(*store, std::move(options)), "relay");
   std::mt19937 rng(run.seed);
   std::uniform_int_distribution<int> slice(run.slice_min_ms, run.slice_max_ms);
   // Join the group first; the clock starts with the slice that received

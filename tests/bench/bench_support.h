@@ -117,6 +117,10 @@ struct RelayRun {
   int slice_max_ms = 10;
   std::uint32_t seed = 1;
   bool sample_reread = false;
+  // librdkafka's queue.buffering.max.messages for the relay's output
+  // producer (0: librdkafka's default, 100,000): bounds how far consumption
+  // runs ahead of acknowledged output.
+  std::uint64_t queue_messages = 0;
 };
 
 // The relay's options as every benchmark sets them (no dead-letter topic,
