@@ -59,6 +59,12 @@ RecipeResult RunIdempotentRecipe(kafka::MockCluster& cluster, const Input& input
   std::unordered_set<std::string> in_batch;
   std::map<std::int32_t, std::int64_t> next_offsets;
   std::string id, found;
+  auto lap = Clock::now();
+  auto add = [&](double& into) {
+    const auto now = Clock::now();
+    if (n != 0) into += std::chrono::duration<double>(now - lap).count();
+    lap = now;
+  };
   while (n < input.records) {
     batch.clear();
     for (auto wait = 100ms; batch.size() < options.max_batch; wait = 0ms) {
@@ -71,7 +77,9 @@ RecipeResult RunIdempotentRecipe(kafka::MockCluster& cluster, const Input& input
     if (n == 0) {
       t0 = Clock::now();
       c0 = CpuSeconds();
+      lap = t0;
     }
+    add(r.poll_s);
     rocksdb::WriteBatch writes;
     in_batch.clear();
     next_offsets.clear();
@@ -103,13 +111,17 @@ RecipeResult RunIdempotentRecipe(kafka::MockCluster& cluster, const Input& input
       in_batch.insert(id);
     }
     n += batch.size();
+    add(r.process_s);
     Check(producer.Flush(120s), "recipe flush");
+    add(r.flush_s);
     if (!options.per_record) CheckDb(db->Write(wo, &writes), "write");
+    add(r.write_s);
     std::vector<kafka::TopicPartitionOffset> offsets;
     for (const auto& [p, o] : next_offsets) {
       offsets.push_back({TopicPartition{Topic(input.spec.topic), Partition(p)}, Offset(o)});
     }
     Check(consumer.Commit(offsets, /*async=*/false), "commit");
+    add(r.commit_s);
     ++r.batches;
   }
   Finish(r.m, input, t0, c0);

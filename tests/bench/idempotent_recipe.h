@@ -45,6 +45,8 @@ struct RecipeResult {
   std::uint64_t produced = 0;  // records forwarded (not found in the DB)
   std::uint64_t skipped = 0;   // records whose id was already there
   std::uint64_t batches = 0;
+  // Wall seconds in each step, over the timed window.
+  double poll_s = 0, process_s = 0, flush_s = 0, write_s = 0, commit_s = 0;
 };
 
 RecipeResult RunIdempotentRecipe(kafka::MockCluster& cluster, const Input& input, const std::string& group,

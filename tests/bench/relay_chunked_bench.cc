@@ -8,7 +8,7 @@
 // library's StampedProducer (one producer id, explicit partition k mod
 // --partitions, lz4), which splits each into chunks of its default
 // chunk_bytes(): message.max.bytes (1,000,000) minus kChunkRoom, i.e.
-// 983,040 bytes, 9 chunk records per 8 MiB message. The value is a 4 KiB
+// 983,616 bytes, 9 chunk records per 8 MiB message. The value is a 256-byte
 // random block repeated (its first 8 bytes the message number): lz4 keeps
 // the input under the mock's ~5 MiB per partition, and the CRC and copies
 // still run over every byte. The pipe forwards the chunk records as they
@@ -36,6 +36,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -49,6 +50,12 @@ namespace {
 using namespace exactly;
 using namespace exactly::bench;
 using namespace std::chrono_literals;
+
+// The value repeats a random block this long. librdkafka's lz4 frames use
+// independent 64 KiB blocks, so each block stores the pattern once: 4 KiB
+// would leave ~61 KB per 1 MB chunk, over the mock's 5 MiB per partition
+// at 12 messages per partition; 256 bytes leaves ~5 KB.
+constexpr std::size_t kBlock = 256;
 
 Input ProduceChunkedInput(kafka::MockCluster& cluster, std::uint64_t messages, std::size_t message_bytes,
                           int partitions, std::size_t* chunk_bytes) {
@@ -68,12 +75,12 @@ Input ProduceChunkedInput(kafka::MockCluster& cluster, std::uint64_t messages, s
   *chunk_bytes = producer.chunk_bytes();
   std::string value(message_bytes, '\0');
   std::mt19937_64 rng(7);
-  for (std::size_t i = 0; i < std::min<std::size_t>(4096, value.size()); i += 8) {
+  for (std::size_t i = 0; i < std::min<std::size_t>(kBlock, value.size()); i += 8) {
     const std::uint64_t x = rng();
     std::memcpy(value.data() + i, &x, std::min<std::size_t>(8, value.size() - i));
   }
-  for (std::size_t i = 4096; i < value.size(); i += 4096) {
-    std::memcpy(value.data() + i, value.data(), std::min<std::size_t>(4096, value.size() - i));
+  for (std::size_t i = kBlock; i < value.size(); i += kBlock) {
+    std::memcpy(value.data() + i, value.data(), std::min<std::size_t>(kBlock, value.size() - i));
   }
   for (std::uint64_t k = 0; k < messages; ++k) {
     std::memcpy(value.data(), &k, std::min<std::size_t>(8, value.size()));

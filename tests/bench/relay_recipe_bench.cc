@@ -32,6 +32,11 @@
 //   pipe_rps       median records/s of the bare pipe in the same runs
 //   baseline_cpu_us, subject_cpu_us: median process CPU us per record
 //   forwarded      records the recipe forwarded (= the relay's, checked)
+//   share_poll, share_process, share_flush, share_write, share_commit:
+//                  median share of the recipe's wall time spent polling a
+//                  batch, on the per-record work (id, Get, produce, staged
+//                  Put), in flush(), in the synced Write and in the commit
+//                  ("batched" only)
 //   target         5 (relay >= 5x the recipe)
 //   load1, cpus, unix_time
 #include <fmt/format.h>
@@ -50,7 +55,8 @@ using namespace exactly::bench;
 
 void Report(bool json, const char* variant, const Input& in, int runs, const RecipeOptions& ro,
             const std::vector<double>& recipe, const std::vector<double>& relay, const std::vector<double>& pipe,
-            const std::vector<double>& recipe_cpu, const std::vector<double>& relay_cpu, std::uint64_t forwarded) {
+            const std::vector<double>& recipe_cpu, const std::vector<double>& relay_cpu, std::uint64_t forwarded,
+            const std::vector<double>& shares) {
   const Paired s = Summarize(recipe, relay);
   std::FILE* human = json ? stderr : stdout;
   std::fprintf(human, "  %s median: recipe %.0f rec/s, relay %.0f rec/s, pipe %.0f rec/s: relay/recipe = %.2f (paired %.2f, %.2f-%.2f)\n",
@@ -65,6 +71,10 @@ void Report(bool json, const char* variant, const Input& in, int runs, const Rec
   j.Num("ratio", s.ratio).Num("paired_ratio", s.paired).Num("paired_min", s.paired_min).Num("paired_max", s.paired_max);
   j.Num("pipe_rps", pipe.empty() ? 0 : Median(pipe));
   j.Num("baseline_cpu_us", Median(recipe_cpu)).Num("subject_cpu_us", Median(relay_cpu));
+  if (shares.size() == 5) {
+    j.Num("share_poll", shares[0]).Num("share_process", shares[1]).Num("share_flush", shares[2]);
+    j.Num("share_write", shares[3]).Num("share_commit", shares[4]);
+  }
   j.Int("forwarded", forwarded).Num("target", 5).Machine().Print();
 }
 
@@ -89,6 +99,7 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>(in.records), static_cast<unsigned long long>(expected),
                spec.value_bytes, static_cast<unsigned long long>(spec.producers), spec.partitions);
   std::vector<double> pipe, recipe, relay, recipe_cpu, relay_cpu;
+  std::vector<double> poll, process, flush, write, commit;  // shares of the recipe's wall time
   std::uint64_t forwarded = 0;
   for (int r = 0; r < runs; ++r) {
     const Measurement p = RunPipe(cluster, in, fmt::format("pipe-{}", r), fmt::format("pipe-out-{}", r));
@@ -107,6 +118,13 @@ int main(int argc, char** argv) {
     relay.push_back(q.rps);
     recipe_cpu.push_back(c.m.cpu_us);
     relay_cpu.push_back(q.cpu_us);
+    std::fprintf(human, "  recipe wall time: poll %.2f s, per-record work %.2f s, flush %.2f s, write %.2f s, commit %.2f s\n",
+                 c.poll_s, c.process_s, c.flush_s, c.write_s, c.commit_s);
+    poll.push_back(c.poll_s / c.m.secs);
+    process.push_back(c.process_s / c.m.secs);
+    flush.push_back(c.flush_s / c.m.secs);
+    write.push_back(c.write_s / c.m.secs);
+    commit.push_back(c.commit_s / c.m.secs);
     std::fprintf(human,
                  "  run %d: pipe %8.0f rec/s   recipe %8.0f rec/s %5.2f us CPU/rec (%llu batches)   relay %8.0f rec/s "
                  "%5.2f us CPU/rec   relay/recipe %.2f\n",
@@ -114,7 +132,8 @@ int main(int argc, char** argv) {
                  q.rps / c.m.rps);
     std::fflush(human);
   }
-  Report(json, "batched", in, runs, ro, recipe, relay, pipe, recipe_cpu, relay_cpu, forwarded);
+  Report(json, "batched", in, runs, ro, recipe, relay, pipe, recipe_cpu, relay_cpu, forwarded,
+         {Median(poll), Median(process), Median(flush), Median(write), Median(commit)});
 
   // The per-record form, on a smaller input of the same layout.
   const std::uint64_t small = f.U64("per-record-records", 20000);
@@ -142,6 +161,6 @@ int main(int argc, char** argv) {
     std::fprintf(human, "  per-record run %d: recipe %8.0f rec/s   relay %8.0f rec/s   relay/recipe %.2f\n", r,
                  c.m.rps, q.rps, q.rps / c.m.rps);
   }
-  Report(json, "per_record", in2, runs, per, recipe, relay, {}, recipe_cpu, relay_cpu, small);
+  Report(json, "per_record", in2, runs, per, recipe, relay, {}, recipe_cpu, relay_cpu, small, {});
   return 0;
 }
