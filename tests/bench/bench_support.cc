@@ -124,7 +124,20 @@ double LoadAverage1() {
   return ::getloadavg(l, 1) == 1 ? l[0] : -1;
 }
 
-void Finish(Measurement& m, const Input& in, std::chrono::steady_clock::time_point t0, double c0) {
+std::uint64_t DiskWriteBytes() {
+  std::FILE* f = std::fopen("/proc/self/io", "r");
+  if (f == nullptr) return 0;
+  char line[128];
+  unsigned long long v = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "write_bytes: %llu", &v) == 1) break;
+  }
+  std::fclose(f);
+  return v;
+}
+
+void Finish(Measurement& m, const Input& in, std::chrono::steady_clock::time_point t0, double c0, std::uint64_t disk0) {
+  if (disk0 != 0) m.disk_write_bytes = DiskWriteBytes() - disk0;
   m.secs = std::chrono::duration<double>(Clock::now() - t0).count();
   m.rps = static_cast<double>(in.records) / m.secs;
   m.bytes_per_s = static_cast<double>(in.value_bytes) / m.secs;
@@ -192,9 +205,11 @@ Measurement RunRelay(kafka::MockCluster& cluster, const Input& input, const std:
   // the first record.
   Clock::time_point t0;
   double c0 = 0;
+  std::uint64_t disk0 = 0;
   while (relay->stats().consumer.polled == 0) {
     t0 = Clock::now();
     c0 = CpuSeconds();
+    disk0 = DiskWriteBytes();
     Check(relay->RunFor(1ms), "relay");
   }
   std::chrono::microseconds in_checkpoints{0};
@@ -216,7 +231,7 @@ Measurement RunRelay(kafka::MockCluster& cluster, const Input& input, const std:
     }
   }
   Check(relay->Checkpoint(), "final checkpoint");
-  Finish(m, input, t0, c0);
+  Finish(m, input, t0, c0, disk0);
   m.checkpoints = relay->stats().consumer.checkpoints;
   m.checkpoint_ms = seen ? static_cast<double>(in_checkpoints.count()) / 1000.0 / static_cast<double>(seen) : 0.0;
   m.output_records = relay->stats().output_records;

@@ -85,6 +85,8 @@ Input ProduceInput(kafka::MockCluster& cluster, const InputSpec& spec);
 // Process CPU seconds (user + system).
 double CpuSeconds();
 double LoadAverage1();
+// /proc/self/io write_bytes (0 where unavailable).
+std::uint64_t DiskWriteBytes();
 
 struct Measurement {
   double secs = 0;
@@ -94,6 +96,10 @@ struct Measurement {
   std::uint64_t checkpoints = 0;
   double checkpoint_ms = 0;  // mean trigger-to-commit time of the checkpoints
   std::uint64_t output_records = 0;
+  // Bytes the process caused to be written to storage over the window
+  // (/proc/self/io write_bytes; the mock broker keeps its log in memory,
+  // so this is the checkpoint store's writes, WAL included).
+  std::uint64_t disk_write_bytes = 0;
   // Relay only: re-read distance sampled at the ends of the RunFor slices:
   // sum over partitions of (next offset to process - last checkpointed).
   std::vector<double> reread_samples;
@@ -101,7 +107,8 @@ struct Measurement {
 
 // Stops the clock of `m`, started at `t0` with `c0` CPU seconds, over the
 // whole input.
-void Finish(Measurement& m, const Input& input, std::chrono::steady_clock::time_point t0, double c0);
+void Finish(Measurement& m, const Input& input, std::chrono::steady_clock::time_point t0, double c0,
+            std::uint64_t disk0 = 0);
 
 // Bare consume -> produce pipe over the whole input, in group `group`, to
 // topic `output` (created here with the input's partition count).

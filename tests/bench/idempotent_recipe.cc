@@ -6,6 +6,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <map>
+#include <string>
 #include <memory>
 #include <unordered_set>
 #include <vector>
@@ -48,7 +49,9 @@ RecipeResult RunIdempotentRecipe(kafka::MockCluster& cluster, const Input& input
   wo.sync = options.sync;
 
   auto consumer = Check(kafka::Consumer::Create(ConsumerConfig(bs, group)), "recipe consumer");
-  auto producer = Check(kafka::Producer::Create(ProducerConfig(bs)), "recipe producer");
+  auto producer_config = ProducerConfig(bs);
+  if (options.linger_ms >= 0) producer_config.Set("linger.ms", std::to_string(options.linger_ms));
+  auto producer = Check(kafka::Producer::Create(producer_config), "recipe producer");
   Check(consumer.Subscribe({input.spec.topic}), "subscribe");
 
   RecipeResult r;

@@ -38,6 +38,9 @@ struct RecipeOptions {
   std::size_t max_batch = 500;
   bool sync = true;
   bool per_record = false;
+  // linger.ms of the recipe's producer (-1: the shared setting, 5 ms). Its
+  // flush() per batch waits for the linger: 0 suits the recipe better.
+  int linger_ms = -1;
 };
 
 struct RecipeResult {

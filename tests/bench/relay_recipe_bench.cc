@@ -18,13 +18,15 @@
 // separately with --per-record-records records (default 20,000: it is slow).
 //
 //   relay_recipe_bench [--records N] [--runs R] [--batch B] [--dup-every K]
-//                      [--per-record-records N] [--json]
+//                      [--per-record-records N] [--recipe-linger-ms MS] [--json]
 //
 // --json: one JSON object per measured configuration on stdout:
 //   bench          "relay_vs_recipe"
 //   variant        "batched" (one synced WriteBatch per poll batch) or
 //                  "per_record" (one synced Put per forwarded record)
-//   size, producers, partitions, records, runs, dup_every, batch
+//   size, producers, partitions, records, runs, dup_every, batch,
+//   recipe_linger_ms (the recipe producer's linger.ms; the relay's and the
+//                  pipe's stay at 5)
 //   baseline       "idempotent_recipe"; baseline_rps: its median records/s;
 //                  subject_rps: the relay's; ratio = subject / baseline
 //                  (ratio of the medians); paired_ratio, paired_min,
@@ -67,6 +69,7 @@ void Report(bool json, const char* variant, const Input& in, int runs, const Rec
   j.Int("producers", in.spec.producers).Int("partitions", static_cast<std::uint64_t>(in.spec.partitions));
   j.Int("records", in.records).Int("runs", static_cast<std::uint64_t>(runs)).Int("dup_every", in.spec.dup_every);
   j.Int("batch", ro.max_batch).Bool("sync", ro.sync).Int("interval_ms", 100);
+  j.Int("recipe_linger_ms", static_cast<std::uint64_t>(ro.linger_ms < 0 ? 5 : ro.linger_ms));
   j.Str("baseline", "idempotent_recipe").Num("baseline_rps", s.baseline).Num("subject_rps", s.subject);
   j.Num("ratio", s.ratio).Num("paired_ratio", s.paired).Num("paired_min", s.paired_min).Num("paired_max", s.paired_max);
   j.Num("pipe_rps", pipe.empty() ? 0 : Median(pipe));
@@ -81,11 +84,12 @@ void Report(bool json, const char* variant, const Input& in, int runs, const Rec
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Flags f(argc, argv, {"records", "runs", "batch", "dup-every", "per-record-records"}, {"json"});
+  const Flags f(argc, argv, {"records", "runs", "batch", "dup-every", "per-record-records", "recipe-linger-ms"}, {"json"});
   const bool json = f.Has("json");
   const int runs = static_cast<int>(f.U64("runs", 3));
   RecipeOptions ro;
   ro.max_batch = f.U64("batch", 500);
+  if (f.Has("recipe-linger-ms")) ro.linger_ms = static_cast<int>(f.U64("recipe-linger-ms", 5));
   std::FILE* human = json ? stderr : stdout;
   auto cluster = Check(kafka::MockCluster::Create(1), "mock cluster");
 
