@@ -15,7 +15,7 @@
 // like Java's max.poll.records), flushing its output first and committing
 // offsets synchronously after. Runs alternate pipe, recipe, relay; the
 // per-record form of the recipe (a synced Put per record) is measured
-// separately with --per-record-records records (default 20,000: it is slow).
+// separately with --per-record-records records (default 10,000: it is slow).
 //
 //   relay_recipe_bench [--records N] [--runs R] [--batch B] [--dup-every K]
 //                      [--per-record-records N] [--recipe-linger-ms MS] [--json]
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
          {Median(poll), Median(process), Median(flush), Median(write), Median(commit)});
 
   // The per-record form, on a smaller input of the same layout.
-  const std::uint64_t small = f.U64("per-record-records", 20000);
+  const std::uint64_t small = f.U64("per-record-records", 10000);
   if (small == 0) return 0;
   InputSpec spec2 = spec;
   spec2.topic = "in-small";
