@@ -218,7 +218,8 @@ BENCHMARK(BM_Crc32cImplementation)
     ->Arg(static_cast<int>(crc32c::Implementation::kPortable))
     ->Arg(static_cast<int>(crc32c::Implementation::kSse42))
     ->Arg(static_cast<int>(crc32c::Implementation::kClmul))
-    ->Arg(static_cast<int>(crc32c::Implementation::kVclmul));
+    ->Arg(static_cast<int>(crc32c::Implementation::kVclmul))
+    ->Arg(static_cast<int>(crc32c::Implementation::kHybrid));
 
 // Copying and checking in one pass, as reassembly does.
 void BM_Crc32cCopy(benchmark::State& state) {
@@ -266,7 +267,8 @@ void BM_Crc32cCopyImplementation(benchmark::State& state) {
 }
 BENCHMARK(BM_Crc32cCopyImplementation)
     ->Arg(static_cast<int>(crc32c::Implementation::kSse42))
-    ->Arg(static_cast<int>(crc32c::Implementation::kVclmul));
+    ->Arg(static_cast<int>(crc32c::Implementation::kVclmul))
+    ->Arg(static_cast<int>(crc32c::Implementation::kHybrid));
 
 }  // namespace
 }  // namespace exactly
