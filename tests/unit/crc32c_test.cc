@@ -145,8 +145,7 @@ constexpr crc32c::Implementation kAllImplementations[] = {
     crc32c::Implementation::kVclmul, crc32c::Implementation::kHybrid};
 
 // Lengths at the block boundaries of the kHybrid kernel (2 KiB and 16 KiB
-// blocks, after up to 31 bytes that align the destination), for both tests
-// below.
+// blocks), for both tests below.
 void AddHybridBoundaries(std::vector<std::size_t>& lengths) {
   for (std::size_t block : {2048u, 16384u}) {
     for (std::size_t k : {1u, 2u, 3u, 4u, 7u, 8u}) {
