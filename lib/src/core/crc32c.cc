@@ -150,18 +150,27 @@ __attribute__((target("sse4.2"))) inline std::uint32_t ThreeStreams(std::uint32_
   const unsigned char* pb = p + block;
   const unsigned char* pc = p + 2 * block;
   // 32 bytes per stream and step; the copy moves them as 16-byte vectors
-  // (fewer stores than the 8-byte words the crc32 instruction takes).
+  // (fewer stores than the 8-byte words the crc32 instruction takes). The
+  // crc32 loads come before the step's stores (4K aliasing, see kHybrid)
+  // and are written out (GCC at -O2 keeps a 4-trip loop).
   static_assert(kLongBlock % 32 == 0 && kShortBlock % 32 == 0);
   for (std::size_t i = 0; i < block; i += 32) {
+    a = _mm_crc32_u64(a, Load64(pa + i));
+    b = _mm_crc32_u64(b, Load64(pb + i));
+    c = _mm_crc32_u64(c, Load64(pc + i));
+    a = _mm_crc32_u64(a, Load64(pa + i + 8));
+    b = _mm_crc32_u64(b, Load64(pb + i + 8));
+    c = _mm_crc32_u64(c, Load64(pc + i + 8));
+    a = _mm_crc32_u64(a, Load64(pa + i + 16));
+    b = _mm_crc32_u64(b, Load64(pb + i + 16));
+    c = _mm_crc32_u64(c, Load64(pc + i + 16));
+    a = _mm_crc32_u64(a, Load64(pa + i + 24));
+    b = _mm_crc32_u64(b, Load64(pb + i + 24));
+    c = _mm_crc32_u64(c, Load64(pc + i + 24));
     if constexpr (kCopy) {
       Copy32(dst + i, pa + i);
       Copy32(dst + block + i, pb + i);
       Copy32(dst + 2 * block + i, pc + i);
-    }
-    for (std::size_t k = 0; k < 32; k += 8) {
-      a = _mm_crc32_u64(a, Load64(pa + i + k));
-      b = _mm_crc32_u64(b, Load64(pb + i + k));
-      c = _mm_crc32_u64(c, Load64(pc + i + k));
     }
   }
   // reg(A|B|C) = shift2(a) ^ shift(b) ^ c
