@@ -9,6 +9,7 @@
 #                                    earlier results in the output dir are kept and re-reported
 #   scripts/bench.sh --out DIR       write DIR/BENCHMARKS.md, DIR/bench/*.svg, DIR/bench/results/
 #   scripts/bench.sh --build DIR     build tree to use (default: build, configured if missing)
+#   scripts/bench.sh --no-build      run the programs already built in <build>/tests/bench/
 #   scripts/bench.sh --report-only   regenerate the report and plots from DIR/bench/results/
 #
 # Where the generated text goes: between the markers
@@ -46,32 +47,35 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 
 # --- per-program table ------------------------------------------------------
+# A program missing here still runs (kind guessed, its own default sizes);
+# add it here to give it --quick sizes.
 declare -A KIND=(
   [engine_bench]=gbench [checkpoint_bench]=gbench [replay_bench]=gbench
-  [relay_bench]=json [producers_bench]=json
+  [relay_bench]=json [relay_recipe_bench]=json [producers_bench]=json
 )
-# Extra arguments of a full run.
+# Extra arguments of a full run (none: the program's own defaults).
 declare -A FULL_ARGS=(
   [engine_bench]="--benchmark_repetitions=3 --benchmark_report_aggregates_only=true"
   [replay_bench]="--benchmark_repetitions=3 --benchmark_report_aggregates_only=true"
-  [checkpoint_bench]=""
-  [relay_bench]="--runs 5"
 )
 # Extra arguments of a --quick run (small sizes; seconds per program).
+# --json programs reject flags they do not know, so only known ones here.
 declare -A QUICK_ARGS=(
   [engine_bench]="--benchmark_min_time=0.01"
   [replay_bench]="--benchmark_min_time=0.01"
   [checkpoint_bench]="--benchmark_filter=BM_Checkpoint/100/|BM_WriteFloor/1/|BM_Restore/0/0"
   [relay_bench]="--records 20000 --runs 1"
+  [relay_recipe_bench]="--records 20000 --runs 1 --per-record-records 2000"
 )
 # Wall-clock limit per program, so one hung program cannot stall the run.
 FULL_TIMEOUT=${BENCH_TIMEOUT:-1800}
 QUICK_TIMEOUT=${BENCH_TIMEOUT:-300}
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
 
 quick=0
 report_only=0
+no_build=0
 out=""
 build=build
 only=()
@@ -86,6 +90,7 @@ while [ $# -gt 0 ]; do
     --build) [ $# -ge 2 ] || { usage >&2; exit 2; }; build=$2; shift ;;
     --build=*) build=${1#--build=} ;;
     --report-only) report_only=1 ;;
+    --no-build) no_build=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -117,25 +122,28 @@ scripts/install-deps.sh --bench
 command -v python3 >/dev/null || { echo "bench: python3 is needed for the report" >&2; exit 1; }
 
 # --- build ------------------------------------------------------------------
-if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ $no_build -eq 0 ]; then
+  if [ ! -f "$build/CMakeCache.txt" ]; then
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+  fi
+  build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
+  if [ "$build_type" != "RelWithDebInfo" ] && [ "$build_type" != "Release" ]; then
+    echo "bench: warning: $build is a '$build_type' build; figures will not be representative" >&2
+  fi
+  echo "== build the benchmark programs ($build)"
+  cmake --build "$build" --target tests/bench/all 2>/dev/null || {
+    # Generators without per-directory targets: one target per *_bench.cc.
+    targets=()
+    for src in tests/bench/*_bench.cc; do targets+=("$(basename "$src" .cc)"); done
+    cmake --build "$build" --target "${targets[@]}"
+  }
 fi
-build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt")
-if [ "$build_type" != "RelWithDebInfo" ] && [ "$build_type" != "Release" ]; then
-  echo "bench: warning: $build is a '$build_type' build; figures will not be representative" >&2
-fi
-echo "== build the benchmark programs ($build)"
-cmake --build "$build" --target tests/bench/all 2>/dev/null || {
-  # Generators without per-directory targets: one target per *_bench.cc.
-  targets=()
-  for src in tests/bench/*_bench.cc; do targets+=("$(basename "$src" .cc)"); done
-  cmake --build "$build" --target "${targets[@]}"
-}
 
 bench_dir=$build/tests/bench
 programs=()
 for exe in "$bench_dir"/*; do
   [ -f "$exe" ] && [ -x "$exe" ] || continue
+  case "$(basename "$exe")" in *.*) continue ;; esac  # libraries, scripts
   programs+=("$(basename "$exe")")
 done
 if [ ${#only[@]} -gt 0 ]; then
@@ -152,9 +160,11 @@ if [ ${#only[@]} -eq 0 ]; then
   rm -rf "$results"
 fi
 mkdir -p "$results"
-printf '%s\n' "$command_line" >"$results/command.txt"
+# --only adds to the results of earlier runs: keep their commands and dates.
+[ ${#only[@]} -gt 0 ] || rm -f "$results/command.txt" "$results/date.txt"
+printf '%s\n' "$command_line" >>"$results/command.txt"
+date -u +%Y-%m-%dT%H:%M:%SZ >>"$results/date.txt"
 printf '%s\n' "$mode" >"$results/mode.txt"
-date -u +%Y-%m-%dT%H:%M:%SZ >"$results/date.txt"
 python3 scripts/bench_report.py machine --build "$build" >"$results/machine.json"
 cut -d' ' -f1-3 /proc/loadavg >"$results/load-before.txt"
 
@@ -174,7 +184,7 @@ args_of() {
   if [ $quick -eq 1 ]; then
     if [ -n "${QUICK_ARGS[$name]+set}" ]; then
       echo "${QUICK_ARGS[$name]}"
-    elif [ "$kind" = json ] && grep -qa -- --quick "$bench_dir/$name"; then
+    elif [ "$kind" = json ] && grep -qaE -- '--quick|\bquick\b' "$bench_dir/$name"; then
       echo --quick
     elif [ "$kind" = gbench ]; then
       echo --benchmark_min_time=0.01
@@ -210,13 +220,13 @@ for name in "${programs[@]}"; do
     timeout "$timeout_s" "${cmd[@]}" >"$results/$name.log" 2>&1 || rc=$?
     tail -n 40 "$results/$name.log"
   else
-    # JSON lines to .jsonl, everything else (and stderr) to the log.
+    # JSON lines to .jsonl, everything else (and stderr) to the log;
+    # stderr is also shown as it comes (the progress of long sweeps).
     set +e
-    timeout "$timeout_s" "${cmd[@]}" 2>"$results/$name.stderr" \
-      | tee "$results/$name.stdout" \
-      | grep -v '^[[:space:]]*{'
+    { timeout "$timeout_s" "${cmd[@]}" 2>&1 1>&3 3>&- | tee "$results/$name.stderr" >&2; } 3>"$results/$name.stdout"
     rc=${PIPESTATUS[0]}
     set -e
+    grep -v '^[[:space:]]*{' "$results/$name.stdout" || true
     grep '^[[:space:]]*{' "$results/$name.stdout" >"$results/$name.jsonl" || true
     { grep -v '^[[:space:]]*{' "$results/$name.stdout" || true; cat "$results/$name.stderr"; } >"$results/$name.log"
     rm -f "$results/$name.stdout" "$results/$name.stderr"

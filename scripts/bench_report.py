@@ -24,10 +24,14 @@ ratio subject / baseline. For Google Benchmark programs the pairs are the
 RULES below (a program without rules gets its benchmarks listed, and
 paired with any benchmark named *Baseline*). --json programs carry their
 own pairing ("baseline", "ratio"), and "axis" names the field a sweep
-varies: the report plots ratio against it.
+varies: the report plots ratio against it, the rows whose axis is
+"reference" (the point a one-axis-at-a-time sweep varies around) included
+on every axis. Rows with "producers" and fields named *rss* or *restore*
+also get those plotted against producers.
 """
 
 import argparse
+import datetime
 import json
 import math
 import os
@@ -325,6 +329,10 @@ def is_number(v):
 
 
 def fmt_field(key, v):
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if key == "unix_time" and is_number(v):
+        return datetime.datetime.fromtimestamp(v, datetime.timezone.utc).strftime("%H:%M:%S")
     if is_number(v):
         if key == "ratio" or key.endswith("_ratio"):
             return fmt_ratio(v)
@@ -345,7 +353,8 @@ def json_columns(records):
             if k not in keys and k != "bench":
                 keys.append(k)
     first = [k for k in ("axis",) if k in keys]
-    last = [k for k in ("baseline", "ratio") if k in keys]
+    # The pairing at the end, then when and under what load it was measured.
+    last = [k for k in ("baseline", "ratio", "target", "load1", "cpus", "unix_time") if k in keys]
     return first + [k for k in keys if k not in first and k not in last] + last
 
 
@@ -360,7 +369,8 @@ class Plotter:
         self.gnuplot = shutil.which("gnuplot") if enabled else None
         self.made, self.failed = [], []
 
-    def plot(self, stem, title, xlabel, series, logx=False, y2=None, y2_link=None, xtics=None, one_line=False):
+    def plot(self, stem, title, xlabel, series, logx=False, y2=None, y2_link=None, xtics=None, one_line=False,
+             hlines=()):
         """series: [(label, [(x, y)])] on y1; y2: (axis label, [(label, [(x, y)])]) or None;
         y2_link: (axis label, factor): a second scale for the same line, y2 = y * factor;
         one_line: the series are ratios: draw the baseline (1) and keep it in view."""
@@ -382,7 +392,7 @@ class Plotter:
             lines.append("set xtics (" + ", ".join(f"{gp_str(lbl)} {x}" for x, lbl in xtics) + ")")
             lines.append(f"set xrange [{min(x for x, _ in xtics) - 0.5}:{max(x for x, _ in xtics) + 0.5}]")
         if one_line:
-            top = max([1.0] + [y for _, pts in series for _, y in pts])
+            top = max([1.0] + [y for _, pts in series for _, y in pts] + [y for _, y in hlines])
             lines.append(f"set yrange [0:{top * 1.15!r}]")
         else:
             lines.append("set yrange [0:*]")
@@ -403,6 +413,8 @@ class Plotter:
             plots.append(f"{gp_str(dat)} using 1:2 axes {axes} with linespoints lw 2 pt 7 title {gp_str(label)}")
         if one_line:
             plots.append("1 with lines dt 2 lc rgb 'gray' title 'baseline (ratio 1)'")
+        for label, y in hlines:
+            plots.append(f"{y!r} with lines dt 3 lw 2 lc rgb 'red' title {gp_str(label)}")
         lines.append("plot " + ", \\\n     ".join(plots))
         script = os.path.join(self.work_dir, stem + ".gp")
         with open(script, "w", encoding="utf-8") as f:
@@ -652,25 +664,29 @@ def json_plots(prog, bench, records, plotter, report):
         if isinstance(a, str) and a not in axes:
             axes.append(a)
     for a in axes:
+        # The reference point of a one-axis-at-a-time sweep belongs on every axis.
         pts = [(r.get(a), r.get("ratio")) for r in records
-               if r.get("axis") == a and is_number(r.get("ratio")) and r.get(a) is not None]
+               if r.get("axis") in (a, "reference") and is_number(r.get("ratio")) and r.get(a) is not None]
         if not pts:
             continue
         base = next((str(r["baseline"]) for r in records if r.get("axis") == a and "baseline" in r), "baseline")
+        targets = sorted({r["target"] for r in records
+                          if r.get("axis") in (a, "reference") and is_number(r.get("target"))})
+        hlines = [(f"target {fmt_sig(t)}", t) for t in targets]
         stem = f"{slug(prog.name)}_{slug(bench)}_{slug(a)}"
         title = f"{bench}: ratio to {base} vs {a}"
         if all(is_number(x) for x, _ in pts):
             xs = [x for x, _ in pts]
             logx = min(xs) > 0 and max(xs) / min(xs) >= 50
             svg = plotter.plot(stem, title, a + (" (log scale)" if logx else ""), [(f"ratio to {base}", pts)],
-                               logx=logx, one_line=True)
+                               logx=logx, one_line=True, hlines=hlines)
         else:
             labels = []
             for x, _ in pts:
                 if str(x) not in labels:
                     labels.append(str(x))
             svg = plotter.plot(stem, title, a, [(f"ratio to {base}", [(labels.index(str(x)), y) for x, y in pts])],
-                               xtics=list(enumerate(labels)), one_line=True)
+                               xtics=list(enumerate(labels)), one_line=True, hlines=hlines)
         if svg:
             out += ["", f"![{title}]({relpath(svg, report)})"]
     out += resource_plot(prog, bench, records, plotter, report)
@@ -717,15 +733,18 @@ def render_block(results, report, plots_dir, plots_enabled=True):
         pass
     plotter = Plotter(plots_dir, os.path.join(results, "plot-data"), plots_enabled)
     mode = read_text(os.path.join(results, "mode.txt"), "full")
+    # Several lines when --only re-ran some programs after a whole run.
+    commands = read_text(os.path.join(results, "command.txt"), "scripts/bench.sh").splitlines()
+    dates = read_text(os.path.join(results, "date.txt"), "?").splitlines()
     out = [BEGIN,
            "<!-- Generated by scripts/bench.sh (scripts/bench_report.py): edits between the bench markers "
            "are overwritten; write analysis outside them. -->",
            "",
            "## Latest run (generated)",
            "",
-           f"- **Command**: `{read_text(os.path.join(results, 'command.txt'), 'scripts/bench.sh')}`"
+           "- **Command**: " + ", then ".join(f"`{c}`" for c in commands)
            + (" — a *quick* smoke run: tiny sizes, not figures to quote" if mode == "quick" else ""),
-           f"- **Date**: {read_text(os.path.join(results, 'date.txt'), '?')}"
+           "- **Date**: " + ", then ".join(dates)
            + (f"; commit {machine['commit']}" if machine.get("commit") else ""),
            f"- **Machine**: {machine_line(machine)}" if machine else "- **Machine**: not recorded",
            ]

@@ -48,6 +48,8 @@ GBENCH = {
 }
 
 JSONL = "\n".join([
+    json.dumps({"bench": "relay_vs_pipe", "axis": "reference", "size": 1000, "partitions": 4,
+                "baseline": "pipe", "baseline_rps": 50000.0, "subject_rps": 46000.0, "ratio": 0.92, "target": 0.9}),
     json.dumps({"bench": "relay_vs_pipe", "axis": "size", "size": 100, "partitions": 4,
                 "baseline": "pipe", "baseline_rps": 100000.0, "subject_rps": 90000.0, "ratio": 0.9}),
     json.dumps({"bench": "relay_vs_pipe", "axis": "size", "size": 10000, "partitions": 4,
@@ -143,8 +145,9 @@ class BenchReportTest(unittest.TestCase):
 
     def test_json_lines_become_tables_with_every_field(self):
         text = self.generate()
-        self.assertIn("| axis | size | partitions | baseline_rps | subject_rps | baseline | ratio |", text)
-        self.assertIn("| size | 10,000 | 4 | 10,000 | 9,500 | pipe | **0.95** |", text)
+        self.assertIn("| axis | size | partitions | baseline_rps | subject_rps | baseline | ratio | target |", text)
+        self.assertIn("| size | 10,000 | 4 | 10,000 | 9,500 | pipe | **0.95** |  |", text)
+        self.assertIn("| reference | 1,000 | 4 | 50,000 | 46,000 | pipe | **0.92** | 0.900 |", text)
         self.assertIn("rocksdb\\|sync", self.row(text, "**6.25**"))
         self.assertIn("1 line(s) looked like JSON but did not parse", text)
 
@@ -162,8 +165,12 @@ class BenchReportTest(unittest.TestCase):
             svg = os.path.join(self.plots, stem + ".svg")
             self.assertTrue(os.path.getsize(svg) > 0, stem)
             self.assertIn(f"](plots/{stem}.svg)", text)
-        with open(os.path.join(self.results, "plot-data", "sweep_bench_relay_vs_pipe_size.gp"), encoding="utf-8") as f:
+        data = os.path.join(self.results, "plot-data", "sweep_bench_relay_vs_pipe_size")
+        with open(data + ".gp", encoding="utf-8") as f:
             self.assertIn("set logscale x", f.read())  # 100 .. 10000 is plotted on a log axis
+        with open(data + ".0.dat", encoding="utf-8") as f:
+            # The sweep's two points and the reference point, in x order.
+            self.assertEqual(f.read().split(), ["100", "0.9", "1000", "0.92", "10000", "0.95"])
         write(os.path.join(self.plots, "stale.svg"), "<svg/>")
         self.generate(plots=True)
         self.assertFalse(os.path.exists(os.path.join(self.plots, "stale.svg")))
