@@ -56,6 +56,8 @@ JSONL = "\n".join([
                 "baseline": "pipe", "baseline_rps": 10000.0, "subject_rps": 9500.0, "ratio": 0.95}),
     "{not json: a human line that starts with a brace",
     json.dumps({"bench": "relay_vs_recipe", "recipe": "rocksdb|sync", "baseline": "recipe", "ratio": 6.25}),
+    json.dumps({"bench": "chunked", "axis": "compression", "compression": "none", "baseline": "pipe", "ratio": 0.8}),
+    json.dumps({"bench": "chunked", "axis": "compression", "compression": "lz4", "baseline": "pipe", "ratio": 0.85}),
     json.dumps({"bench": "producers", "producers": 1000, "peak_rss_mib": 10.0, "restore_ms": 1.0}),
     json.dumps({"bench": "producers", "producers": 10000000, "peak_rss_mib": 900.0, "restore_ms": 9000.0}),
 ]) + "\n"
@@ -161,6 +163,7 @@ class BenchReportTest(unittest.TestCase):
     def test_plots_axis_sweeps_producers_and_engine_scale(self):
         text = self.generate(plots=True)
         for stem in ("sweep_bench_relay_vs_pipe_size", "sweep_bench_producers_resources",
+                     "sweep_bench_chunked_compression",  # categorical x axis
                      "engine_decisions_vs_producers"):
             svg = os.path.join(self.plots, stem + ".svg")
             self.assertTrue(os.path.getsize(svg) > 0, stem)
