@@ -217,8 +217,10 @@ for name in "${programs[@]}"; do
   start=$(date +%s)
   rc=0
   if [ "$kind" = gbench ]; then
-    timeout "$timeout_s" "${cmd[@]}" >"$results/$name.log" 2>&1 || rc=$?
-    tail -n 40 "$results/$name.log"
+    set +e
+    timeout "$timeout_s" "${cmd[@]}" 2>&1 | tee "$results/$name.log"
+    rc=${PIPESTATUS[0]}
+    set -e
   else
     # JSON lines to .jsonl, everything else (and stderr) to the log;
     # stderr is also shown as it comes (the progress of long sweeps).

@@ -196,6 +196,7 @@ def load_gbench(path):
                    [r for r in rs if r.get("aggregate_name") == "mean"] or rs
             reps = max((r.get("repetitions", 1) for r in rs), default=1)
             out[name] = GBench(name, pick[0], reps)
+            out[name].iterations = None  # an aggregate row counts repetitions there
             continue
         # Repetitions without aggregates: the median of every numeric field.
         merged = dict(rs[0])
@@ -379,7 +380,9 @@ class Plotter:
         svg = os.path.join(self.plots_dir, stem + ".svg")
         lines = [
             "set terminal svg size 760,440 dynamic noenhanced font 'sans,12' background rgb 'white'",
-            f"set output {gp_str(svg)}",
+            # Paths relative to the script's folder (gnuplot runs there):
+            # the scripts are kept with the results and stay valid anywhere.
+            f"set output {gp_str(os.path.relpath(svg, self.work_dir))}",
             f"set title {gp_str(title)}",
             f"set xlabel {gp_str(xlabel)}",
             "set grid",
@@ -410,7 +413,8 @@ class Plotter:
             with open(dat, "w", encoding="utf-8") as f:
                 for x, y in sorted(points):
                     f.write(f"{x!r} {y!r}\n")
-            plots.append(f"{gp_str(dat)} using 1:2 axes {axes} with linespoints lw 2 pt 7 title {gp_str(label)}")
+            plots.append(f"{gp_str(os.path.basename(dat))} using 1:2 axes {axes} with linespoints lw 2 pt 7 "
+                         f"title {gp_str(label)}")
         if one_line:
             plots.append("1 with lines dt 2 lc rgb 'gray' title 'baseline (ratio 1)'")
         for label, y in hlines:
@@ -421,7 +425,8 @@ class Plotter:
             f.write("\n".join(lines) + "\n")
         if not self.gnuplot:
             return None
-        run = subprocess.run([self.gnuplot, script], capture_output=True, text=True)
+        run = subprocess.run([self.gnuplot, os.path.basename(script)], capture_output=True, text=True,
+                             cwd=self.work_dir)
         if run.returncode != 0 or not os.path.exists(svg):
             self.failed.append((stem, run.stderr.strip()[-300:]))
             return None
@@ -563,7 +568,8 @@ def md_table(header, rows):
 
 
 def log_tail(text, n=30):
-    lines = text.splitlines()
+    # librdkafka's own log lines ("%4|...|CONFWARN|...") are noise here.
+    lines = [line for line in text.splitlines() if not re.match(r"%\d\|", line)]
     return "\n".join(lines[-n:])
 
 
@@ -594,7 +600,7 @@ def render_gbench(prog, plotter, report):
     for b in prog.gbench.values():
         extra = ", ".join(f"{k}={fmt_sig(v)}" for k, v in b.values.items()
                           if k not in ("real_ns", "cpu_ns", "items", "bytes"))
-        rows.append([b.display(), b.repetitions, b.iterations, fmt_ns(b.values.get("real_ns")),
+        rows.append([b.display(), b.repetitions, b.iterations if b.iterations is not None else "", fmt_ns(b.values.get("real_ns")),
                      fmt_ns(b.values.get("cpu_ns")),
                      fmt_scaled(b.values["items"], "/s") if "items" in b.values else "",
                      fmt_scaled(b.values["bytes"], "B/s") if "bytes" in b.values else "", extra,
