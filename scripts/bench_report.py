@@ -210,20 +210,25 @@ def load_gbench(path):
 # Which benchmark is whose baseline, per program: subjects are a regular
 # expression on the benchmark name (arguments included, e.g.
 # BM_Decisions/1000); baseline is a benchmark name, a list of
-# (subject regex, baseline name), or a fixed target (baseline_value).
+# (subject regex, baseline name), or a fixed target (baseline_value);
+# headline: the subjects also listed in the summary at the top.
 RULES = {
     "engine_bench": [
         dict(title="Decisions against classifying the envelope alone",
-             subjects=r"BM_Decisions/\d+", baseline="BM_Classify", metrics=["items"]),
+             subjects=r"BM_Decisions/\d+", baseline="BM_Classify", metrics=["items"],
+             headline=r"BM_Decisions/1000"),
         dict(title="Decisions as the producer table grows, against 1k producers",
-             subjects=r"BM_Decisions/\d+", baseline="BM_Decisions/1000", metrics=["items"]),
+             subjects=r"BM_Decisions/\d+", baseline="BM_Decisions/1000", metrics=["items"],
+             headline=r"BM_Decisions/1000000"),
         dict(title="Reassembly and CRC32C against memcpy of the same 1 MiB in 64 KiB chunks",
-             subjects=r"BM_Reassemble|BM_Crc32c.*", baseline="BM_ReassembleBaselineMemcpy", metrics=["bytes"]),
+             subjects=r"BM_Reassemble|BM_Crc32c.*", baseline="BM_ReassembleBaselineMemcpy", metrics=["bytes"],
+             headline=r"BM_Reassemble"),
         dict(title="Reassembly against the same copy-and-check done by hand (the engine's own overhead)",
-             subjects=r"BM_Reassemble", baseline="BM_Crc32cCopyChunks", metrics=["bytes"]),
+             subjects=r"BM_Reassemble", baseline="BM_Crc32cCopyChunks", metrics=["bytes"], headline=r".*"),
         dict(title="Engine heap per tracked producer against the budget",
              subjects=r"BM_MemoryPerProducer/\d+", baseline_value=128.0,
-             baseline_label="budget (a target, not measured)", metrics=["bytes_per_producer"]),
+             baseline_label="budget (a target, not measured)", metrics=["bytes_per_producer"],
+             headline=r"BM_MemoryPerProducer/1000000"),
     ],
     "checkpoint_bench": [
         dict(title="Checkpoint latency against one synced write of the same bytes "
@@ -231,16 +236,17 @@ RULES = {
              subjects=r"BM_Checkpoint/.*",
              baseline=[(r"BM_Checkpoint/100/.*", "BM_WriteFloor/1/16"),
                        (r"BM_Checkpoint/10000/.*", "BM_WriteFloor/1/340000")],
-             metrics=["p50_us", "p99_us"]),
+             metrics=["p50_us", "p99_us"], headline=r"BM_Checkpoint/10000/100/1"),
         dict(title="One put per producer against a single put (what one delta per partition avoids; "
                    "BM_WriteFloor/puts/bytes)",
              subjects=r"BM_WriteFloor/\d+/16", baseline="BM_WriteFloor/1/16", metrics=["p50_us", "p99_us"]),
         dict(title="Restore of 1M producers against loading folded segments (BM_Restore/pending deltas/into engine)",
-             subjects=r"BM_Restore/.*", baseline="BM_Restore/0/0", metrics=["p50_us"]),
+             subjects=r"BM_Restore/.*", baseline="BM_Restore/0/0", metrics=["p50_us"],
+             headline=r"BM_Restore/0/1"),
     ],
     "replay_bench": [
         dict(title="Replay pipeline against reading and parsing alone (the floor)",
-             subjects=r"BM_.*", baseline="BM_ParseOnly", metrics=["items"]),
+             subjects=r"BM_.*", baseline="BM_ParseOnly", metrics=["items"], headline=r"BM_Replay"),
     ],
 }
 
@@ -577,6 +583,45 @@ def relpath(path, report):
     return os.path.relpath(path, os.path.dirname(os.path.abspath(report))).replace(os.sep, "/")
 
 
+def gbench_headlines(prog):
+    """[program, figure, baseline, ratio, target] rows for the summary."""
+    out = []
+    for rule in RULES.get(prog.name) or []:
+        if "headline" not in rule:
+            continue
+        for subject, m, value, base_name, _, ratio, note in comparison_rows(rule, prog.gbench):
+            if re.fullmatch(rule["headline"], subject.split("`")[1]):
+                out.append([prog.name, f"{subject}: {metric(m).label}", base_name,
+                            f"**{fmt_ratio(ratio)}**" if ratio is not None else note or "—", ""])
+    return out
+
+
+def json_headlines(prog):
+    """The reference point of each sweep, or every row of a short table."""
+    out = []
+    groups = {}
+    for r in prog.records:
+        groups.setdefault(str(r.get("bench", prog.name)), []).append(r)
+    for bench, records in groups.items():
+        rows = [r for r in records if r.get("axis") == "reference"]
+        if not rows and len(records) <= 4:
+            rows = records
+        for r in rows:
+            if not is_number(r.get("ratio")):
+                continue
+            a = r.get("axis")
+            if a == "reference":
+                what = "reference point"
+            elif isinstance(a, str) and a in r:
+                what = f"{a}={fmt_field(a, r[a])}"
+            else:
+                what = ", ".join(f"{k}={v}" for k, v in r.items()
+                                 if isinstance(v, str) and k not in ("bench", "baseline", "axis"))
+            out.append([prog.name, f"{bench}" + (f" ({what})" if what else ""), str(r.get("baseline", "")),
+                        f"**{fmt_ratio(r['ratio'])}**", fmt_field("target", r["target"]) if "target" in r else ""])
+    return out
+
+
 def render_gbench(prog, plotter, report):
     out = []
     rules = RULES.get(prog.name) or default_rules(prog.gbench)
@@ -775,6 +820,12 @@ def render_block(results, report, plots_dir, plots_enabled=True):
         summary.append([p.name, p.kind, p.date, f"{p.seconds} s" if p.seconds else "", f"{p.load_before} → {p.load_after}",
                         status, f"`{p.cmd}`"])
     out += md_table(["program", "kind", "started", "took", "load before → after", "status", "command"], summary)
+    headlines = []
+    for p in programs:
+        headlines += gbench_headlines(p) if p.kind == "gbench" else json_headlines(p)
+    if headlines:
+        out += ["", "**At a glance** (details and every other figure below):", ""]
+        out += md_table(["program", "figure", "baseline (same run)", "ratio", "target"], headlines)
     for p in programs:
         out += ["", f"### {p.name}", ""]
         if p.rc not in ("0", "?"):

@@ -134,7 +134,7 @@ class BenchReportTest(unittest.TestCase):
         self.assertIn("0.50 0.40 0.30 → 0.90 0.50 0.35", text)
 
     def test_gbench_pairs_use_medians_and_cpu_time_rates(self):
-        text = self.generate()
+        text = self.generate().split("### engine_bench")[1]
         # 5e6/s over 2 ms wall is 10e6 per CPU second (1 ms CPU); classify 40e6.
         row = self.row(text, "`BM_Decisions/1000`", "`BM_Classify`")
         self.assertIn("10.0 M/s", row)
@@ -144,6 +144,14 @@ class BenchReportTest(unittest.TestCase):
         self.assertIn("**0.50**", self.row(text, "`BM_Reassemble`", "`BM_ReassembleBaselineMemcpy`"))
         self.assertIn("**0.75**", self.row(text, "`BM_MemoryPerProducer/1000`", "budget"))
         self.assertIn("unsupported on this CPU", self.row(text, "BM_Crc32cImplementation/3", "vpclmul"))
+
+    def test_summary_lists_headline_ratios_and_reference_points(self):
+        text = self.generate().split("### ")[0]
+        self.assertIn("| engine_bench | `BM_Decisions/1000`: items per CPU second | `BM_Classify` | **0.25** |  |",
+                      text)
+        self.assertIn("| sweep_bench | relay_vs_pipe (reference point) | pipe | **0.92** | 0.900 |", text)
+        self.assertIn("| sweep_bench | relay_vs_recipe (recipe=rocksdb\\|sync) | recipe | **6.25** |  |", text)
+        self.assertNotIn("size=10,000", text)  # sweep points stay in the program's section
 
     def test_json_lines_become_tables_with_every_field(self):
         text = self.generate()
