@@ -28,13 +28,16 @@
 # - Google Benchmark programs (they accept --benchmark_format): run with
 #   --benchmark_out=<json>; the report pairs each benchmark with its baseline
 #   (rules per program in scripts/bench_report.py);
-# - --json programs: given --json they print one JSON object per line per
-#   measured configuration, with at least "bench", the configuration fields,
-#   "baseline" (the baseline's name), "ratio" (subject / baseline, same run)
-#   and optionally "axis" (the varied field: the x axis of a plot). Lines
-#   that are not JSON are human output and go to the log. With --quick they
-#   also get --quick when their binary mentions it (or the sizes set in
-#   QUICK_ARGS below).
+# - --json programs: given --json (last on the command line) they print one
+#   JSON object per line per measured configuration, with at least "bench",
+#   the configuration fields, "baseline" (the baseline's name), "ratio"
+#   (subject / baseline, same run) and optionally "axis" (the varied field:
+#   the x axis of a plot; rows with axis "reference" are the point a sweep
+#   varies around and go on every axis) and "target". Rows with "producers"
+#   and fields named *rss* / *restore* are also plotted against producers.
+#   Lines that are not JSON are human output and go to the log. With
+#   --quick they get the sizes in QUICK_ARGS below or, if absent there,
+#   --quick when their binary contains the word; else their defaults.
 # The kind comes from KIND below; an unknown program is a Google Benchmark
 # one when its binary contains the flag name "benchmark_format", else a
 # --json one.
