@@ -341,7 +341,7 @@ def fmt_field(key, v):
     if key == "unix_time" and is_number(v):
         return datetime.datetime.fromtimestamp(v, datetime.timezone.utc).strftime("%H:%M:%S")
     if is_number(v):
-        if key == "ratio" or key.endswith("_ratio"):
+        if key in ("ratio", "target") or key.endswith("_ratio"):
             return fmt_ratio(v)
         if isinstance(v, int) and abs(v) >= 1000:
             return f"{v:,}"
