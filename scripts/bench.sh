@@ -54,7 +54,8 @@ ROOT=$PWD
 # add it here to give it --quick sizes.
 declare -A KIND=(
   [engine_bench]=gbench [checkpoint_bench]=gbench [replay_bench]=gbench
-  [relay_bench]=json [relay_recipe_bench]=json [producers_bench]=json
+  [relay_bench]=json [relay_recipe_bench]=json [relay_chunked_bench]=json [relay_interval_bench]=json
+  [producers_bench]=json
 )
 # Extra arguments of a full run (none: the program's own defaults).
 declare -A FULL_ARGS=(
@@ -69,6 +70,8 @@ declare -A QUICK_ARGS=(
   [checkpoint_bench]="--benchmark_filter=BM_Checkpoint/100/|BM_WriteFloor/1/|BM_Restore/0/0"
   [relay_bench]="--records 20000 --runs 1"
   [relay_recipe_bench]="--records 20000 --runs 1 --per-record-records 2000"
+  [relay_chunked_bench]="--messages 8 --runs 1"
+  [relay_interval_bench]="--records 20000 --runs 1 --crashes 1 --intervals 10,100,1000"
 )
 # Wall-clock limit per program, so one hung program cannot stall the run.
 FULL_TIMEOUT=${BENCH_TIMEOUT:-1800}

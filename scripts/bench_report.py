@@ -308,6 +308,15 @@ def comparison_rows(rule, benches):
 
 # --- JSON-lines results ------------------------------------------------------
 
+# Plots of --json benches beyond the generic ones, by "bench" name: "axis"
+# for a bench whose rows vary one field without naming it, "y2" for
+# measured fields drawn beside the ratio (their own scale, on the right).
+PLOT_HINTS = {
+    "relay_checkpoint_interval": dict(axis="interval_ms",
+                                      y2=["reread_p50", "reread_p99", "crash_measured"],
+                                      y2_label="records re-read after a crash"),
+}
+
 
 def load_jsonl(path):
     """Returns (records, lines that did not parse as JSON objects)."""
@@ -709,6 +718,9 @@ def render_json(prog, plotter, report):
 
 def json_plots(prog, bench, records, plotter, report):
     out = []
+    hint = PLOT_HINTS.get(bench, {})
+    if "axis" in hint and not any("axis" in r for r in records):
+        records = [dict(r, axis=hint["axis"]) for r in records]
     axes = []
     for r in records:
         a = r.get("axis")
@@ -716,8 +728,14 @@ def json_plots(prog, bench, records, plotter, report):
             axes.append(a)
     for a in axes:
         # The reference point of a one-axis-at-a-time sweep belongs on every axis.
-        pts = [(r.get(a), r.get("ratio")) for r in records
-               if r.get("axis") in (a, "reference") and is_number(r.get("ratio")) and r.get(a) is not None]
+        rows = [r for r in records
+                if r.get("axis") in (a, "reference") and is_number(r.get("ratio")) and r.get(a) is not None]
+        pts = [(r[a], r["ratio"]) for r in rows]
+        y2 = None
+        extra = [k for k in hint.get("y2", []) if any(is_number(r.get(k)) for r in rows)]
+        if extra:
+            y2 = (hint.get("y2_label", ", ".join(extra)),
+                  [(k, [(r[a], r[k]) for r in rows if is_number(r.get(k))]) for k in extra])
         if not pts:
             continue
         base = next((str(r["baseline"]) for r in records if r.get("axis") == a and "baseline" in r), "baseline")
@@ -730,7 +748,7 @@ def json_plots(prog, bench, records, plotter, report):
             xs = [x for x, _ in pts]
             logx = min(xs) > 0 and max(xs) / min(xs) >= 50
             svg = plotter.plot(stem, title, a + (" (log scale)" if logx else ""), [(f"ratio to {base}", pts)],
-                               logx=logx, one_line=True, hlines=hlines)
+                               logx=logx, one_line=True, hlines=hlines, y2=y2)
         else:
             labels = []
             for x, _ in pts:
