@@ -58,6 +58,10 @@ JSONL = "\n".join([
     json.dumps({"bench": "relay_vs_recipe", "recipe": "rocksdb|sync", "baseline": "recipe", "ratio": 6.25}),
     json.dumps({"bench": "chunked", "axis": "compression", "compression": "none", "baseline": "pipe", "ratio": 0.8}),
     json.dumps({"bench": "chunked", "axis": "compression", "compression": "lz4", "baseline": "pipe", "ratio": 0.85}),
+    json.dumps({"bench": "relay_checkpoint_interval", "interval_ms": 10, "baseline": "pipe", "ratio": 0.7,
+                "reread_p50": 900, "reread_p99": 2000}),
+    json.dumps({"bench": "relay_checkpoint_interval", "interval_ms": 1000, "baseline": "pipe", "ratio": 0.95,
+                "reread_p50": 90000, "reread_p99": 150000}),
     json.dumps({"bench": "producers", "producers": 1000, "peak_rss_mib": 10.0, "restore_ms": 1.0}),
     json.dumps({"bench": "producers", "producers": 10000000, "peak_rss_mib": 900.0, "restore_ms": 9000.0}),
 ]) + "\n"
@@ -182,6 +186,12 @@ class BenchReportTest(unittest.TestCase):
         with open(data + ".0.dat", encoding="utf-8") as f:
             # The sweep's two points and the reference point, in x order.
             self.assertEqual(f.read().split(), ["100", "0.9", "1000", "0.92", "10000", "0.95"])
+        # No "axis" in its rows: the known field, with the re-read distance on the right.
+        with open(os.path.join(self.results, "plot-data", "sweep_bench_relay_checkpoint_interval_interval_ms.gp"),
+                  encoding="utf-8") as f:
+            script = f.read()
+        self.assertIn("axes x1y2", script)
+        self.assertIn("set logscale x", script)
         write(os.path.join(self.plots, "stale.svg"), "<svg/>")
         self.generate(plots=True)
         self.assertFalse(os.path.exists(os.path.join(self.plots, "stale.svg")))
