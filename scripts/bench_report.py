@@ -417,7 +417,9 @@ class Plotter:
         plots = []
         all_series = [(s, "x1y1") for s in series]
         if y2:
-            lines += ["set y2tics", f"set y2label {gp_str(y2[0])}", "set y2range [0:*]", "set ytics nomirror"]
+            top2 = max([y for _, pts in y2[1] for _, y in pts] or [1.0])
+            lines += ["set y2tics", f"set y2label {gp_str(y2[0])}", f"set y2range [0:{top2 * 1.1!r}]",
+                      "set ytics nomirror"]
             all_series += [(s, "x1y2") for s in y2[1]]
         if y2_link:
             lines += ["set y2tics", "set format y2 '%.2f'", f"set y2label {gp_str(y2_link[0])}", "set ytics nomirror",
@@ -618,7 +620,7 @@ def json_headlines(prog):
         for r in rows:
             if not is_number(r.get("ratio")):
                 continue
-            a = r.get("axis")
+            a = r.get("axis", PLOT_HINTS.get(bench, {}).get("axis"))
             if a == "reference":
                 what = "reference point"
             elif isinstance(a, str) and a in r:
