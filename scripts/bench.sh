@@ -149,7 +149,7 @@ fi
 bench_dir=$build/tests/bench
 programs=()
 for exe in "$bench_dir"/*; do
-  [ -f "$exe" ] && [ -x "$exe" ] || continue
+  if [ ! -f "$exe" ] || [ ! -x "$exe" ]; then continue; fi
   case "$(basename "$exe")" in *.*) continue ;; esac  # libraries, scripts
   programs+=("$(basename "$exe")")
 done
