@@ -68,10 +68,10 @@ declare -A QUICK_ARGS=(
   [engine_bench]="--benchmark_min_time=0.01"
   [replay_bench]="--benchmark_min_time=0.01"
   [checkpoint_bench]="--benchmark_filter=BM_Checkpoint/100/|BM_WriteFloor/1/|BM_Restore/0/0"
-  [relay_bench]="--records 20000 --runs 1"
+  [relay_bench]="--records 10000 --runs 1"
   [relay_recipe_bench]="--records 20000 --runs 1 --per-record-records 2000"
   [relay_chunked_bench]="--messages 8 --runs 1"
-  [relay_interval_bench]="--records 20000 --runs 1 --crashes 1 --intervals 10,100,1000"
+  [relay_interval_bench]="--records 10000 --runs 1 --crashes 1 --intervals 10,100,1000"
 )
 # Wall-clock limit per program, so one hung program cannot stall the run.
 FULL_TIMEOUT=${BENCH_TIMEOUT:-1800}
