@@ -12,6 +12,6 @@ set y2tics
 set format y2 '%.2f'
 set y2label 'ratio to 1k producers (same line)'
 set ytics nomirror
-set link y2 via y*0.07586152044037742 inverse y/0.07586152044037742
+set link y2 via y*0.10161764189026337 inverse y/0.10161764189026337
 set ylabel 'M decisions per CPU second'
 plot 'engine_decisions_vs_producers.0.dat' using 1:2 axes x1y1 with linespoints lw 2 pt 7 title 'M decisions per CPU second'
