@@ -203,9 +203,11 @@ double ThreadCpuSeconds() {
 // tracking 1M, fed alternately one batch each, in the same process, so
 // machine load hits both alike. Reports decisions/s of each (thread CPU
 // time) and their ratio (`ratio_1M_1k`, the figure to watch).
-// Arg 0: distribution (0 uniform, 1 Zipf-like).
+// Arg 0: distribution (0 uniform, 1 Zipf-like); arg 1: how records are fed
+// (0 Process() one by one, 1 ProcessBatch() per batch).
 void BM_DecisionCurve(benchmark::State& state) {
   const bool zipf = state.range(0) != 0;
+  const bool batched = state.range(1) != 0;
   struct Side {
     CurveTraffic traffic;
     Engine engine;
@@ -226,7 +228,11 @@ void BM_DecisionCurve(benchmark::State& state) {
       side->traffic.Next();
       const auto batch = side->traffic.batch();
       const double start = ThreadCpuSeconds();
-      for (const RecordView& r : batch) side->engine.Process(r, sink);
+      if (batched) {
+        side->engine.ProcessBatch(batch, sink);
+      } else {
+        for (const RecordView& r : batch) side->engine.Process(r, sink);
+      }
       side->seconds += ThreadCpuSeconds() - start;
       side->records += batch.size();
     }
@@ -238,7 +244,7 @@ void BM_DecisionCurve(benchmark::State& state) {
   state.counters["per_s_1M"] = rate_large;
   state.counters["ratio_1M_1k"] = rate_large / rate_small;
 }
-BENCHMARK(BM_DecisionCurve)->ArgName("zipf")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->MinTime(1.0);
+BENCHMARK(BM_DecisionCurve)->ArgNames({"zipf", "batch"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(1.0);
 
 // The floor under a decision: classifying the envelope alone.
 void BM_Classify(benchmark::State& state) {
