@@ -74,6 +74,7 @@ class Traffic {
 
 void BM_Decisions(benchmark::State& state) {
   const auto producers = static_cast<std::size_t>(state.range(0));
+  const bool batched = state.range(1) != 0;  // ProcessBatch() over the whole record set
   // A small record set stays in cache, as a just-fetched batch does; the
   // producer table is what grows.
   Traffic traffic(producers, std::max<std::size_t>(producers, 8192));
@@ -86,12 +87,16 @@ void BM_Decisions(benchmark::State& state) {
     state.PauseTiming();
     traffic.NextEpoch();
     state.ResumeTiming();
-    for (const RecordView& r : traffic.records()) engine.Process(r, sink);
+    if (batched) {
+      engine.ProcessBatch(traffic.records(), sink);
+    } else {
+      for (const RecordView& r : traffic.records()) engine.Process(r, sink);
+    }
   }
   if (delivered != traffic.records().size() * (state.iterations() + 1)) state.SkipWithError("not all delivered");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * traffic.records().size()));
 }
-BENCHMARK(BM_Decisions)->Arg(1)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Decisions)->ArgsProduct({{1, 1000}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Traffic for the producer-count curve: batches of single-record messages
 // (headers as above), each record from a producer drawn at random,
