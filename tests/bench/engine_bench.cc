@@ -7,13 +7,17 @@
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -72,6 +76,7 @@ class Traffic {
 
 void BM_Decisions(benchmark::State& state) {
   const auto producers = static_cast<std::size_t>(state.range(0));
+  const bool batched = state.range(1) != 0;  // ProcessBatch() over the whole record set
   // A small record set stays in cache, as a just-fetched batch does; the
   // producer table is what grows.
   Traffic traffic(producers, std::max<std::size_t>(producers, 8192));
@@ -84,12 +89,169 @@ void BM_Decisions(benchmark::State& state) {
     state.PauseTiming();
     traffic.NextEpoch();
     state.ResumeTiming();
-    for (const RecordView& r : traffic.records()) engine.Process(r, sink);
+    if (batched) {
+      engine.ProcessBatch(traffic.records(), sink);
+    } else {
+      for (const RecordView& r : traffic.records()) engine.Process(r, sink);
+    }
   }
   if (delivered != traffic.records().size() * (state.iterations() + 1)) state.SkipWithError("not all delivered");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * traffic.records().size()));
 }
-BENCHMARK(BM_Decisions)->Arg(1)->Arg(1000)->Arg(1000000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Decisions)->ArgsProduct({{1, 1000}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Traffic for the producer-count curve: batches of single-record messages
+// (headers as above), each record from a producer drawn at random,
+// uniformly (the worst case for the caches: every record is a different,
+// cold producer) or Zipf-like (s = 1 over a fixed random ranking: a few hot
+// producers, a long cold tail). Every producer's seq starts at a value of
+// 1 to 9 digits and rises by one per record, so every record is a fresh
+// delivery and seq lengths are mixed. A batch's ids and seqs are copied into
+// the batch's own buffer, as a fetched batch holds them: the engine's
+// misses are its own. Fixed seed.
+class CurveTraffic {
+ public:
+  static constexpr std::size_t kBatch = 8192;
+
+  CurveTraffic(std::size_t producers, bool zipf, std::uint64_t seed)
+      : producers_(producers), zipf_(zipf), rng_(seed), next_seq_(producers) {
+    std::uniform_int_distribution<int> digits(1, 9);
+    for (auto& s : next_seq_) {
+      const int d = digits(rng_);
+      std::uint64_t low = 1;
+      for (int i = 1; i < d; ++i) low *= 10;
+      s = low + rng_() % (4 * low);  // room to rise within d digits
+    }
+    if (zipf_) {
+      rank_to_producer_.resize(producers);
+      for (std::size_t i = 0; i < producers; ++i) rank_to_producer_[i] = static_cast<std::uint32_t>(i);
+      std::shuffle(rank_to_producer_.begin(), rank_to_producer_.end(), rng_);
+    }
+    text_.resize(kBatch * 48);
+    headers_.resize(kBatch * 5);
+    records_.resize(kBatch);
+  }
+
+  // One record from each producer in order, in batches: the warm-up that
+  // makes every producer known, as in a long-running consumer.
+  template <class Fn>
+  void ForEachWarmUpBatch(Fn&& fn) {
+    for (std::size_t first = 0; first < producers_; first += kBatch) {
+      const std::size_t n = std::min(kBatch, producers_ - first);
+      Fill(n, [&](std::size_t i) { return first + i; });
+      fn(batch());
+    }
+  }
+
+  // Refills the batch with kBatch records from randomly drawn producers.
+  void Next() {
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    const double log_n1 = std::log(static_cast<double>(producers_) + 1.0);
+    Fill(kBatch, [&](std::size_t) -> std::size_t {
+      if (!zipf_) return rng_() % producers_;
+      // P(rank >= k) ~ 1 - ln(k+1)/ln(n+1): a continuous Zipf(1).
+      auto rank = static_cast<std::size_t>(std::exp(u(rng_) * log_n1)) - 1;
+      return rank_to_producer_[std::min(rank, producers_ - 1)];
+    });
+  }
+
+  std::span<const RecordView> batch() const { return std::span<const RecordView>(records_.data(), size_); }
+
+ private:
+  template <class Pick>
+  void Fill(std::size_t n, Pick&& pick) {
+    char* out = text_.data();
+    for (std::size_t r = 0; r < n; ++r) {
+      const std::size_t p = pick(r);
+      char* id = out;
+      std::memcpy(out, "producer-", 9);
+      out = std::to_chars(out + 9, out + 24, p).ptr;
+      const std::string_view id_view(id, static_cast<std::size_t>(out - id));
+      char* seq = out;
+      out = std::to_chars(out, out + 24, next_seq_[p]++).ptr;
+      const std::string_view seq_view(seq, static_cast<std::size_t>(out - seq));
+      headers_[r * 5 + 0] = {"traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"};
+      headers_[r * 5 + 1] = {"eo.producer", id_view};
+      headers_[r * 5 + 2] = {"eo.epoch", "1000000000"};
+      headers_[r * 5 + 3] = {"eo.seq", seq_view};
+      headers_[r * 5 + 4] = {"content-type", "application/json"};
+      RecordView& v = records_[r];
+      v.topic = "in";
+      v.partition = Partition(0);
+      v.offset = Offset(offset_++);
+      v.timestamp = TimestampMs(1'700'000'000'000);
+      v.key = std::nullopt;
+      v.value = payload_;
+      v.headers = std::span<const HeaderView>(&headers_[r * 5], 5);
+    }
+    size_ = n;
+  }
+
+  std::size_t producers_;
+  bool zipf_;
+  std::mt19937_64 rng_;
+  std::vector<std::uint64_t> next_seq_;
+  std::vector<std::uint32_t> rank_to_producer_;
+  std::string payload_ = std::string(100, 'p');
+  std::vector<char> text_;
+  std::vector<HeaderView> headers_;
+  std::vector<RecordView> records_;
+  std::size_t size_ = 0;
+  std::int64_t offset_ = 0;
+};
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// The producer-count curve: an engine tracking 1k producers and one
+// tracking 1M, fed alternately one batch each, in the same process, so
+// machine load hits both alike. Reports decisions/s of each (thread CPU
+// time) and their ratio (`ratio_1M_1k`, the figure to watch).
+// Arg 0: distribution (0 uniform, 1 Zipf-like); arg 1: how records are fed
+// (0 Process() one by one, 1 ProcessBatch() per batch).
+void BM_DecisionCurve(benchmark::State& state) {
+  const bool zipf = state.range(0) != 0;
+  const bool batched = state.range(1) != 0;
+  struct Side {
+    CurveTraffic traffic;
+    Engine engine;
+    double seconds = 0;
+    std::uint64_t records = 0;
+  };
+  std::uint64_t delivered = 0;
+  auto sink = [&](const Message&) { ++delivered; };
+  Side small{CurveTraffic(1000, zipf, 1), Engine()};
+  Side large{CurveTraffic(1000000, zipf, 2), Engine()};
+  for (Side* side : {&small, &large})
+    side->traffic.ForEachWarmUpBatch([&](std::span<const RecordView> batch) {
+      for (const RecordView& r : batch) side->engine.Process(r, sink);
+    });
+  delivered = 0;
+  for (auto _ : state) {
+    for (Side* side : {&small, &large}) {
+      side->traffic.Next();
+      const auto batch = side->traffic.batch();
+      const double start = ThreadCpuSeconds();
+      if (batched) {
+        side->engine.ProcessBatch(batch, sink);
+      } else {
+        for (const RecordView& r : batch) side->engine.Process(r, sink);
+      }
+      side->seconds += ThreadCpuSeconds() - start;
+      side->records += batch.size();
+    }
+  }
+  if (delivered != small.records + large.records) state.SkipWithError("not all delivered");
+  const double rate_small = static_cast<double>(small.records) / small.seconds;
+  const double rate_large = static_cast<double>(large.records) / large.seconds;
+  state.counters["per_s_1k"] = rate_small;
+  state.counters["per_s_1M"] = rate_large;
+  state.counters["ratio_1M_1k"] = rate_large / rate_small;
+}
+BENCHMARK(BM_DecisionCurve)->ArgNames({"zipf", "batch"})->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMillisecond)->MinTime(1.0);
 
 // The floor under a decision: classifying the envelope alone.
 void BM_Classify(benchmark::State& state) {
