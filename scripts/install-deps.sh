@@ -2,7 +2,19 @@
 # Installs every Debian package that building and testing exactly needs.
 # Idempotent: packages already present are skipped, and apt is not touched
 # at all when nothing is missing.
+#
+#   scripts/install-deps.sh           build and test dependencies
+#   scripts/install-deps.sh --bench   ... and what scripts/bench.sh needs for
+#                                     its report (gnuplot for the plots, python3)
 set -euo pipefail
+
+with_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) with_bench=1 ;;
+    *) echo "install-deps: unknown option $arg (known: --bench)" >&2; exit 2 ;;
+  esac
+done
 
 PACKAGES=(
   g++ cmake ninja-build pkg-config git
@@ -12,6 +24,9 @@ PACKAGES=(
   libcpp-httplib-dev prometheus
   clang libclang-rt-14-dev
 )
+if [ $with_bench -eq 1 ]; then
+  PACKAGES+=(gnuplot-nox python3)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do

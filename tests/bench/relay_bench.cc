@@ -1,242 +1,164 @@
 // Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
 //
 // relay_bench: the dedup relay against a bare librdkafka consume -> produce
-// pipe, side by side in one run, on the embedded (mock) broker, with the
-// same client settings. The relay checkpoints every 100 ms with synced
-// RocksDB writes, flushing its output before each checkpoint.
+// pipe, side by side in one process, on the embedded (mock) broker, with
+// the same client settings, across message sizes, producer counts and
+// partition counts. The relay checkpoints every --interval-ms (100) with
+// synced RocksDB writes, never covering input whose output is not
+// acknowledged.
 //
-// Each measurement consumes the same pre-produced input (N stamped records
-// of 100 bytes with the three envelope headers, over 4 partitions) in its
-// own consumer group and writes its own output topic. Time runs from the
-// first consumed record to the output flushed (the relay: its final
-// checkpoint written). Runs alternate pipe, relay, pipe, relay...; the
-// medians are reported with their ratio, and the median of the per-run
-// (paired) ratios.
+// The sweep varies one axis at a time around the reference point (100 B
+// values, 1,000 producers, 4 partitions): sizes 1 KB and 10 KB, producers
+// 10 and 100,000, partitions 1 and 16; 7 configurations. Each has its own
+// input topic (layout: bench_support.h; --records records, fewer for large
+// values so that one input holds at most --max-bytes of values). Each
+// measurement consumes the whole input in its own consumer group into its
+// own output topic. Runs alternate pipe, relay, pipe, relay...; reported
+// are the medians, their ratio, and the median of the per-run (paired)
+// ratios, which is less sensitive to a machine whose load drifts.
 //
-//   relay_bench [--records N] [--runs R] [--interval-ms MS] [--only pipe|relay]
+//   relay_bench [--records N] [--runs R] [--max-bytes B] [--interval-ms MS]
+//               [--axis all|reference|size|producers|partitions]
+//               [--size B --producers P --partitions N]  (one configuration)
+//               [--only pipe|relay] [--json]
+//
+// --json: besides the human summary (stderr then), one JSON object per
+// configuration on stdout, one line each:
+//   bench          "relay_vs_pipe"
+//   axis           "reference", "size", "producers", "partitions" or "point"
+//   size           value bytes per record
+//   producers      distinct producer ids in the input
+//   partitions     input (and output) partitions
+//   interval_ms    relay checkpoint interval; sync: synced RocksDB writes
+//   records        input records consumed per run
+//   runs           measurements per side
+//   baseline       "pipe"; baseline_rps / subject_rps: median records/s of
+//                  the pipe / the relay; baseline_bps / subject_bps: the
+//                  same in value bytes/s
+//   ratio          subject_rps / baseline_rps (ratio of the medians)
+//   paired_ratio   median of the per-run relay/pipe ratios; paired_min,
+//                  paired_max: their range
+//   baseline_cpu_us, subject_cpu_us: median process CPU us per record
+//                  (client threads and the in-process broker included)
+//   checkpoints    median number of relay checkpoints per run;
+//                  checkpoint_ms: median of the runs' mean trigger-to-commit
+//   target         the ratio aimed at (reference point only: 0.9)
+//   load1, cpus, unix_time: machine load average and cores, when printed
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 #include <vector>
 
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include "exactly/checkpoint_store.h"
-#include "exactly/envelope.h"
-#include "exactly/kafka/consumer.h"
-#include "exactly/kafka/mock_cluster.h"
-#include "exactly/kafka/producer.h"
-#include "exactly/kafka/relay.h"
+#include "bench_support.h"
 
 namespace {
 
 using namespace exactly;
+using namespace exactly::bench;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
-constexpr int kPartitions = 4;
-constexpr std::size_t kValueBytes = 100;
+struct Point {
+  std::string axis;
+  std::size_t size;
+  std::uint64_t producers;
+  int partitions;
+};
 
-[[noreturn]] void Die(const Status& st, std::string_view what) {
-  std::fprintf(stderr, "relay_bench: %.*s: %s\n", static_cast<int>(what.size()), what.data(), st.ToString().c_str());
-  std::exit(1);
-}
+struct Settings {
+  std::uint64_t records, max_bytes;
+  int runs;
+  std::chrono::milliseconds interval;
+  std::string only;
+  bool json;
+};
 
-template <class T>
-T Check(Result<T> r, std::string_view what) {
-  if (!r.ok()) Die(r.status(), what);
-  return std::move(r).value();
-}
-
-void Check(const Status& st, std::string_view what) {
-  if (!st.ok()) Die(st, what);
-}
-
-// The settings both pipelines share.
-kafka::KafkaConfig ConsumerConfig(const std::string& bs, const std::string& group) {
-  return kafka::KafkaConfig{{"bootstrap.servers", bs},         {"group.id", group},
-                            {"fetch.wait.max.ms", "10"},       {"session.timeout.ms", "6000"},
-                            {"enable.auto.commit", "false"},   {"enable.auto.offset.store", "false"},
-                            {"auto.offset.reset", "earliest"}};
-}
-kafka::KafkaConfig ProducerConfig(const std::string& bs) {
-  return kafka::KafkaConfig{{"bootstrap.servers", bs}, {"linger.ms", "5"}, {"enable.idempotence", "true"}};
-}
-
-void ProduceInput(const std::string& bs, std::uint64_t records) {
-  auto conf = ProducerConfig(bs);
-  conf.Set("compression.type", "lz4");  // stays under the mock's ~5 MiB per partition
-  auto producer = Check(kafka::Producer::Create(conf), "input producer");
-  std::string value(kValueBytes, 'v');
-  std::vector<HeaderView> headers;
-  for (std::uint64_t i = 0; i < records; ++i) {
-    const auto p = static_cast<std::int32_t>(i % kPartitions);
-    const std::string id = fmt::format("bench-{}", p);
-    const StampHeaders stamp = FormatStamp(StampSpec{id, EpochSeq{Epoch(1), Sequence(i / kPartitions)}, {}, {}, {}});
-    headers = {{header::kProducer, stamp.producer}, {header::kEpoch, stamp.epoch}, {header::kSeq, stamp.seq}};
-    std::snprintf(value.data(), value.size(), "record %llu", static_cast<unsigned long long>(i));
-    const std::string key = fmt::format("key-{}", i % 1000);
-    Check(producer.Produce({"in", Partition(p), std::string_view(key), std::string_view(value), headers}, 30s),
-          "produce input");
+void RunPoint(kafka::MockCluster& cluster, const Point& pt, const Settings& s) {
+  InputSpec spec;
+  spec.topic = fmt::format("in-s{}-p{}-n{}", pt.size, pt.producers, pt.partitions);
+  spec.value_bytes = pt.size;
+  spec.producers = pt.producers;
+  spec.partitions = pt.partitions;
+  spec.records = std::max<std::uint64_t>(1000, std::min(s.records, s.max_bytes / pt.size));
+  const Input in = ProduceInput(cluster, spec);
+  std::FILE* human = s.json ? stderr : stdout;
+  std::fprintf(human, "%s: %llu records of %zu B, %llu producers, %d partitions, %d run(s) each\n", pt.axis.c_str(),
+               static_cast<unsigned long long>(in.records), pt.size, static_cast<unsigned long long>(pt.producers),
+               pt.partitions, s.runs);
+  std::vector<double> pipe, relay, pipe_cpu, relay_cpu, pipe_bps, relay_bps, checkpoints, checkpoint_ms;
+  for (int r = 0; r < s.runs; ++r) {
+    const std::string tag = fmt::format("{}-{}", spec.topic, r);
+    Measurement p, q;
+    if (s.only != "relay") p = RunPipe(cluster, in, "pipe-" + tag, "pipe-out-" + tag);
+    if (s.only != "pipe") q = RunRelay(cluster, in, "relay-" + tag, "relay-out-" + tag, RelayRun{s.interval});
+    pipe.push_back(p.rps);
+    relay.push_back(q.rps);
+    pipe_cpu.push_back(p.cpu_us);
+    relay_cpu.push_back(q.cpu_us);
+    pipe_bps.push_back(p.bytes_per_s);
+    relay_bps.push_back(q.bytes_per_s);
+    checkpoints.push_back(static_cast<double>(q.checkpoints));
+    checkpoint_ms.push_back(q.checkpoint_ms);
+    std::fprintf(human,
+                 "  run %d: pipe %8.0f rec/s %5.2f us CPU/rec   relay %8.0f rec/s %5.2f us CPU/rec "
+                 "(%llu checkpoints, %.0f ms each)   ratio %.2f\n",
+                 r, p.rps, p.cpu_us, q.rps, q.cpu_us, static_cast<unsigned long long>(q.checkpoints), q.checkpoint_ms,
+                 p.rps > 0 ? q.rps / p.rps : 0.0);
+    std::fflush(human);
   }
-  Check(producer.Flush(60s), "flush input");
-  auto consumer = Check(kafka::Consumer::Create(kafka::KafkaConfig{{"bootstrap.servers", bs}}), "watermarks");
-  for (int p = 0; p < kPartitions; ++p) {
-    auto wm = Check(consumer.QueryWatermarks(TopicPartition{Topic("in"), Partition(p)}, 10s), "watermarks");
-    if (wm.low.value() != 0) Die(Status::Corruption("the mock dropped input (retention)"), "input");
-  }
-}
-
-// CPU time of the whole process (client threads and the mock broker).
-double CpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-// Records per second of a bare consume -> produce pipe; *cpu: process CPU
-// microseconds per record over the same window.
-double Pipe(const std::string& bs, std::uint64_t records, int run, double* cpu) {
-  auto consumer = Check(kafka::Consumer::Create(ConsumerConfig(bs, fmt::format("pipe-{}", run))), "pipe consumer");
-  auto producer = Check(kafka::Producer::Create(ProducerConfig(bs)), "pipe producer");
-  Check(consumer.Subscribe({"in"}), "subscribe");
-  const std::string out = fmt::format("pipe-out-{}", run);
-  std::uint64_t n = 0;
-  Clock::time_point t0;
-  double c0 = 0;
-  while (n < records) {
-    auto msg = Check(consumer.Poll(100ms), "poll");
-    if (msg.empty() || !msg.ok()) continue;
-    if (n == 0) {
-      t0 = Clock::now();
-      c0 = CpuSeconds();
-    }
-    Check(producer.Produce({out, msg.partition(), msg.key(), msg.value(), msg.headers()}, 30s), "pipe produce");
-    if (++n % 1024 == 0) (void)producer.Poll(0ms);
-  }
-  Check(producer.Flush(60s), "pipe flush");
-  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  *cpu = (CpuSeconds() - c0) * 1e6 / static_cast<double>(records);
-  (void)consumer.Close(10s);
-  return static_cast<double>(records) / secs;
-}
-
-// Records per second of the relay, checkpointing every 100 ms (synced).
-double Relay(const std::string& bs, std::uint64_t records, int run, std::chrono::milliseconds interval,
-             std::uint64_t* checkpoints, double* cpu) {
-  std::string dir = (std::filesystem::temp_directory_path() / "exactly-relay-bench-XXXXXX").string();
-  if (::mkdtemp(dir.data()) == nullptr) Die(Status::IoError("mkdtemp"), "state dir");
-  double rate = 0;
-  {
-    StoreOptions so;
-    so.sync = true;
-    auto store = Check(CheckpointStore::Open(dir, so), "store");
-    kafka::RelayOptions o;
-    o.consumer_config = ConsumerConfig(bs, "unused");
-    o.producer_config = ProducerConfig(bs);
-    o.group = fmt::format("relay-{}", run);
-    o.relay_id = "bench";
-    o.inputs = {"in"};
-    o.output = fmt::format("relay-out-{}", run);
-    o.checkpoint_interval = interval;
-    o.log = [](std::string_view) {};
-    auto relay = Check(kafka::Relay::Create(*store, o), "relay");
-    auto processed = [&] {
-      std::uint64_t total = 0;
-      for (const auto& p : relay->Positions()) total += p.next ? static_cast<std::uint64_t>(p.next->value()) : 0;
-      return total;
-    };
-    // Join the group first; the clock starts with the slice that
-    // received the first record.
-    Clock::time_point t0;
-    double c0 = 0;
-    while (relay->stats().consumer.polled == 0) {
-      t0 = Clock::now();
-      c0 = CpuSeconds();
-      Check(relay->RunFor(1ms), "relay");
-    }
-    std::chrono::microseconds in_checkpoints{0};
-    std::uint64_t seen = 0;
-    while (processed() < records) {
-      Check(relay->RunFor(10ms), "relay");
-      const auto st = relay->stats().consumer;
-      if (st.checkpoints != seen) {
-        seen = st.checkpoints;
-        in_checkpoints += st.last_checkpoint_duration;
-      }
-    }
-    std::fprintf(stderr, "  (checkpoints took %.1f ms on average)\n",
-                 seen ? static_cast<double>(in_checkpoints.count()) / 1000.0 / static_cast<double>(seen) : 0.0);
-    Check(relay->Checkpoint(), "final checkpoint");
-    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-    *cpu = (CpuSeconds() - c0) * 1e6 / static_cast<double>(records);
-    rate = static_cast<double>(records) / secs;
-    *checkpoints = relay->stats().consumer.checkpoints;
-    (void)relay->Close(10s);
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  return rate;
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+  const Paired sum = Summarize(pipe, relay);
+  std::fprintf(human, "  median: pipe %.0f rec/s, relay %.0f rec/s, relay/pipe = %.2f (paired %.2f, %.2f-%.2f)\n",
+               sum.baseline, sum.subject, sum.ratio, sum.paired, sum.paired_min, sum.paired_max);
+  if (!s.json) return;
+  JsonLine j;
+  j.Str("bench", "relay_vs_pipe").Str("axis", pt.axis).Int("size", pt.size).Int("producers", pt.producers);
+  j.Int("partitions", static_cast<std::uint64_t>(pt.partitions))
+      .Int("interval_ms", static_cast<std::uint64_t>(s.interval.count()))
+      .Bool("sync", true)
+      .Int("records", in.records)
+      .Int("runs", static_cast<std::uint64_t>(s.runs));
+  j.Str("baseline", "pipe").Num("baseline_rps", sum.baseline).Num("subject_rps", sum.subject);
+  j.Num("baseline_bps", Median(pipe_bps)).Num("subject_bps", Median(relay_bps));
+  j.Num("ratio", sum.ratio).Num("paired_ratio", sum.paired).Num("paired_min", sum.paired_min);
+  j.Num("paired_max", sum.paired_max).Num("baseline_cpu_us", Median(pipe_cpu)).Num("subject_cpu_us", Median(relay_cpu));
+  j.Num("checkpoints", Median(checkpoints)).Num("checkpoint_ms", Median(checkpoint_ms));
+  if (pt.axis == "reference") j.Num("target", 0.9);
+  j.Machine().Print();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::uint64_t records = 200000;
-  int runs = 3;
-  std::chrono::milliseconds interval = 100ms;
-  std::string only;  // "pipe" or "relay": run one side alone (for profiling)
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string_view flag = argv[i];
-    if (flag == "--records") records = std::strtoull(argv[i + 1], nullptr, 10);
-    if (flag == "--runs") runs = std::atoi(argv[i + 1]);
-    if (flag == "--only") only = argv[i + 1];
-    if (flag == "--interval-ms") interval = std::chrono::milliseconds(std::atoll(argv[i + 1]));
+  const Flags f(argc, argv,
+                {"records", "runs", "max-bytes", "interval-ms", "axis", "size", "producers", "partitions", "only"},
+                {"json"});
+  Settings s;
+  s.records = f.U64("records", 200000);
+  s.max_bytes = f.U64("max-bytes", 200000000);
+  s.runs = static_cast<int>(f.U64("runs", 3));
+  s.interval = std::chrono::milliseconds(f.U64("interval-ms", 100));
+  s.only = f.Str("only", "");
+  s.json = f.Has("json");
+  const Point ref{"reference", 100, 1000, 4};
+  std::vector<Point> points;
+  if (f.Has("size") || f.Has("producers") || f.Has("partitions")) {
+    points.push_back({"point", f.U64("size", ref.size), f.U64("producers", ref.producers),
+                      static_cast<int>(f.U64("partitions", static_cast<std::uint64_t>(ref.partitions)))});
+  } else {
+    const std::string axis = f.Str("axis", "all");
+    if (axis == "all" || axis == "reference") points.push_back(ref);
+    if (axis == "all" || axis == "size") {
+      for (std::size_t size : {1000, 10000}) points.push_back({"size", size, ref.producers, ref.partitions});
+    }
+    if (axis == "all" || axis == "producers") {
+      for (std::uint64_t p : {10, 100000}) points.push_back({"producers", ref.size, p, ref.partitions});
+    }
+    if (axis == "all" || axis == "partitions") {
+      for (int n : {1, 16}) points.push_back({"partitions", ref.size, ref.producers, n});
+    }
+    if (points.empty()) Die(Status::InvalidArgument(axis), "--axis");
   }
   auto cluster = Check(kafka::MockCluster::Create(1), "mock cluster");
-  const std::string bs = cluster.bootstraps();
-  Check(cluster.CreateTopic("in", kPartitions), "topic");
-  for (int r = 0; r < runs; ++r) {
-    Check(cluster.CreateTopic(fmt::format("pipe-out-{}", r), kPartitions), "topic");
-    Check(cluster.CreateTopic(fmt::format("relay-out-{}", r), kPartitions), "topic");
-  }
-  ProduceInput(bs, records);
-  std::printf("relay_bench: %llu records of %zu B, %d partitions, mock broker, %d run(s) each\n",
-              static_cast<unsigned long long>(records), kValueBytes, kPartitions, runs);
-  std::vector<double> pipe, relay, pipe_cpu, relay_cpu;
-  for (int r = 0; r < runs; ++r) {
-    double cpu = 0;
-    pipe.push_back(only == "relay" ? 1.0 : Pipe(bs, records, r, &cpu));
-    pipe_cpu.push_back(cpu);
-    std::uint64_t checkpoints = 0;
-    relay.push_back(only == "pipe" ? 1.0 : Relay(bs, records, r, interval, &checkpoints, &cpu));
-    relay_cpu.push_back(cpu);
-    std::printf("  run %d: pipe %8.0f rec/s %5.2f us CPU/rec   relay %8.0f rec/s %5.2f us CPU/rec (%llu checkpoints)"
-                "   ratio %.2f\n",
-                r, pipe.back(), pipe_cpu.back(), relay.back(), relay_cpu.back(),
-                static_cast<unsigned long long>(checkpoints), relay.back() / pipe.back());
-    std::fflush(stdout);
-  }
-  std::vector<double> ratios;
-  for (std::size_t i = 0; i < pipe.size(); ++i) ratios.push_back(relay[i] / pipe[i]);
-  const double p = Median(pipe), q = Median(relay);
-  // The paired ratio (each relay run against the pipe run just before it)
-  // is less sensitive to a machine whose load drifts during the runs.
-  std::printf("median: pipe %.0f rec/s, relay %.0f rec/s, relay/pipe = %.2f (median of paired ratios %.2f)\n", p, q,
-              q / p, Median(ratios));
-  std::printf("median CPU per record: pipe %.2f us, relay %.2f us (relay/pipe %.2f)\n", Median(pipe_cpu),
-              Median(relay_cpu), Median(relay_cpu) / Median(pipe_cpu));
+  for (const Point& pt : points) RunPoint(cluster, pt, s);
   return 0;
 }

@@ -140,6 +140,23 @@ TEST(Crc32c, PortableComposes) {
   }
 }
 
+constexpr crc32c::Implementation kAllImplementations[] = {
+    crc32c::Implementation::kPortable, crc32c::Implementation::kSse42, crc32c::Implementation::kClmul,
+    crc32c::Implementation::kVclmul, crc32c::Implementation::kHybrid};
+
+// Lengths at the block boundaries of the kHybrid kernel (2 KiB and 16 KiB
+// blocks), for both tests below.
+void AddHybridBoundaries(std::vector<std::size_t>& lengths) {
+  for (std::size_t block : {2048u, 16384u}) {
+    for (std::size_t k : {1u, 2u, 3u, 4u, 7u, 8u}) {
+      for (std::size_t d : {0u, 1u, 31u, 32u, 33u, 63u}) {
+        lengths.push_back(k * block + d);
+        lengths.push_back(k * block - d);
+      }
+    }
+  }
+}
+
 // Every implementation this CPU supports against the portable one, on
 // random lengths (covering the folding stride, lane and tail boundaries),
 // alignments and initial registers.
@@ -147,9 +164,7 @@ TEST(Crc32c, EveryImplementationEqualsPortableOnRandomInputs) {
   constexpr std::uint64_t kSeed = 0x5eed'c3c2'0001ull;
   std::mt19937_64 rng(kSeed);
   const std::vector<unsigned char> pool = RandomBytes(rng, 300000 + 64);
-  for (crc32c::Implementation impl :
-       {crc32c::Implementation::kPortable, crc32c::Implementation::kSse42, crc32c::Implementation::kClmul,
-        crc32c::Implementation::kVclmul}) {
+  for (crc32c::Implementation impl : kAllImplementations) {
     if (!crc32c::Supported(impl)) {
       std::printf("crc32c implementation %s unsupported here: skipped\n",
                   std::string(crc32c::ImplementationName(impl)).c_str());
@@ -162,6 +177,7 @@ TEST(Crc32c, EveryImplementationEqualsPortableOnRandomInputs) {
     for (std::size_t n : {255u, 256u, 257u, 271u, 272u, 383u, 384u, 385u, 1023u, 1024u, 1025u, 4095u, 10239u,
                           10240u, 10241u, 12287u, 12288u, 12289u, 20480u, 65536u, 65537u, 300000u})
       lengths.push_back(n);
+    AddHybridBoundaries(lengths);
     for (int i = 0; i < 300; ++i) lengths.push_back(rng() % 300001);
     for (std::size_t n : lengths) {
       const std::size_t align = rng() % 64;
@@ -170,6 +186,27 @@ TEST(Crc32c, EveryImplementationEqualsPortableOnRandomInputs) {
       ASSERT_EQ(crc32c::ExtendWith(impl, init, data, n), crc32c::ExtendPortable(init, data, n))
           << "length " << n << " align " << align << " init " << init;
     }
+  }
+}
+
+// Known vectors through every implementation and its copying loop: the
+// check value, and long inputs (past every block size) against the
+// bit-at-a-time definition.
+TEST(Crc32c, EveryImplementationMatchesKnownVectors) {
+  std::vector<unsigned char> pattern(3 * 65536 + 77);
+  for (std::size_t i = 0; i < pattern.size(); ++i) pattern[i] = static_cast<unsigned char>(i * 2654435761u >> 24);
+  const std::vector<unsigned char> zeros(65536, 0);
+  const std::uint32_t pattern_crc = ReferenceExtend(0, pattern.data(), pattern.size());
+  const std::uint32_t zeros_crc = ReferenceExtend(0, zeros.data(), zeros.size());
+  std::vector<unsigned char> out(pattern.size());
+  for (crc32c::Implementation impl : kAllImplementations) {
+    if (!crc32c::Supported(impl)) continue;
+    SCOPED_TRACE("implementation " + std::string(crc32c::ImplementationName(impl)));
+    EXPECT_EQ(crc32c::ExtendWith(impl, 0, "123456789", 9), 0xE3069283u);
+    EXPECT_EQ(crc32c::ExtendWith(impl, 0, pattern.data(), pattern.size()), pattern_crc);
+    EXPECT_EQ(crc32c::ExtendWith(impl, 0, zeros.data(), zeros.size()), zeros_crc);
+    EXPECT_EQ(crc32c::ExtendCopyWith(impl, 0, out.data(), pattern.data(), pattern.size()), pattern_crc);
+    EXPECT_EQ(out, pattern);
   }
 }
 
@@ -214,8 +251,7 @@ TEST(Crc32c, EveryImplementationCopiesAndChecksOnRandomInputs) {
   std::mt19937_64 rng(kSeed);
   const std::vector<unsigned char> pool = RandomBytes(rng, 140000 + 64);
   std::vector<unsigned char> out(140000 + 128);
-  for (crc32c::Implementation impl : {crc32c::Implementation::kPortable, crc32c::Implementation::kSse42,
-                                      crc32c::Implementation::kClmul, crc32c::Implementation::kVclmul}) {
+  for (crc32c::Implementation impl : kAllImplementations) {
     if (!crc32c::Supported(impl)) {
       std::printf("crc32c implementation %s unsupported here: skipped\n",
                   std::string(crc32c::ImplementationName(impl)).c_str());
@@ -223,8 +259,11 @@ TEST(Crc32c, EveryImplementationCopiesAndChecksOnRandomInputs) {
     }
     SCOPED_TRACE("implementation " + std::string(crc32c::ImplementationName(impl)) + ", seed " +
                  std::to_string(kSeed));
-    for (int iter = 0; iter < 900; ++iter) {
-      const std::size_t n = iter < 600 ? static_cast<std::size_t>(iter) : rng() % 140001;
+    std::vector<std::size_t> lengths;
+    for (std::size_t n = 0; n < 600; ++n) lengths.push_back(n);
+    AddHybridBoundaries(lengths);
+    for (int i = 0; i < 300; ++i) lengths.push_back(rng() % 140001);
+    for (std::size_t n : lengths) {
       const std::size_t src_align = rng() % 64;
       const std::size_t dst_align = rng() % 64;
       const auto init = static_cast<std::uint32_t>(rng());

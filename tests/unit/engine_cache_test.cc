@@ -332,6 +332,32 @@ TEST(EngineCache, AFailedFetchLeavesTheRecordUndecided) {
   EXPECT_EQ(oa == Outcome::kFailed ? Send(h, 3, "a", 2) : Send(h, 4, "b", 2), Outcome::kDelivered);
 }
 
+TEST(EngineCache, ABatchStopsAtTheFirstUndecidedRecord) {
+  EngineOptions o;
+  o.max_resident_producers = 1;
+  EngineHarness h(o);
+  MemoryStore store;
+  h.engine.set_producer_source(&store);
+  ASSERT_EQ(Send(h, 1, "a", 1), Outcome::kDelivered);
+  store.Commit(h.engine, store.Collect(h.engine));
+  ASSERT_EQ(Send(h, 2, "b", 1), Outcome::kDelivered);
+  store.Commit(h.engine, store.Collect(h.engine));  // evicts a (b was just used)
+  ASSERT_EQ(h.engine.ProducerCount(kTp), 1u);
+  store.fail = true;
+  const std::vector<OwnedRecord> records = {RecordBuilder(3).Value("v").Stamp("b", 0, 2).Build(),
+                                            RecordBuilder(4).Value("v").Stamp("a", 0, 2).Build(),
+                                            RecordBuilder(5).Value("v").Stamp("b", 0, 3).Build()};
+  std::vector<RecordView> views;
+  for (const OwnedRecord& r : records) views.push_back(r.view());
+  std::vector<Outcome> outcomes(3, Outcome::kDuplicate);
+  std::size_t delivered = 0;
+  EXPECT_EQ(h.engine.ProcessBatch(views, [&](const Message&) { ++delivered; }, outcomes), 1u);
+  EXPECT_EQ(outcomes[0], Outcome::kDelivered);
+  EXPECT_EQ(outcomes[1], Outcome::kFailed);
+  EXPECT_EQ(outcomes[2], Outcome::kDuplicate) << "not touched";
+  EXPECT_EQ(delivered, 1u) << "nothing after the undecided record";
+}
+
 TEST(EngineCache, RestoreWithoutProducersFetchesOwnersOfMessagesInProgress) {
   const auto chunks = MakeChunks("p", 0, 5, {"ab", "cd", "ef"}, 1);
   MemoryStore store;

@@ -1,10 +1,11 @@
 // Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
 //
 // CRC32C (Castagnoli, reflected polynomial 0x82F63B78), as carried in the
-// `eo.crc` header. Uses the SSE4.2 crc32 instruction (three interleaved
-// streams) when the CPU has it, chosen once at run time, and a portable
-// table-driven fallback otherwise, or VPCLMULQDQ (256-bit) folding where
-// measured faster; a PCLMULQDQ folding variant can be selected explicitly.
+// `eo.crc` header. Chosen once at run time: where the CPU has AVX2 and
+// VPCLMULQDQ, crc32-instruction streams and a 256-bit carry-less fold run
+// side by side in one loop (kHybrid); with SSE4.2 only, the crc32
+// instruction in three interleaved streams; otherwise a portable
+// table-driven fallback. The other kernels can be selected explicitly.
 // All give identical results.
 //
 // Thread safety: all functions are pure and may be called concurrently.
@@ -34,14 +35,14 @@ std::uint32_t ExtendCopy(std::uint32_t crc, void* dst, const void* src, std::siz
 bool HardwareAccelerated() noexcept;
 
 // The implementations, for tests and benchmarks to compare.
-enum class Implementation : std::uint8_t { kPortable, kSse42, kClmul, kVclmul };
+enum class Implementation : std::uint8_t { kPortable, kSse42, kClmul, kVclmul, kHybrid };
 Implementation ActiveImplementation() noexcept;
 bool Supported(Implementation impl) noexcept;
 std::string_view ImplementationName(Implementation impl) noexcept;
 // Extend() with a given implementation (the portable one if unsupported).
 std::uint32_t ExtendWith(Implementation impl, std::uint32_t crc, const void* data, std::size_t n) noexcept;
 // ExtendCopy() with a given implementation (memcpy then the portable one
-// if unsupported); kSse42 and kVclmul copy in the same pass.
+// if unsupported); kSse42, kVclmul and kHybrid copy in the same pass.
 std::uint32_t ExtendCopyWith(Implementation impl, std::uint32_t crc, void* dst, const void* src,
                              std::size_t n) noexcept;
 

@@ -132,14 +132,21 @@ PartitionData* Engine::Impl::FindPartition(const TopicPartition& tp) const {
 // --- the rules --------------------------------------------------------------
 
 Outcome Engine::Impl::Process(const RecordView& rec, DeliverFn deliver) {
+  // The producer table holds only valid ids, so the id's bytes are checked
+  // only when the table does not have it (ProcessStamped).
+  return Decide(rec, ClassifyTrustingProducer(rec.headers, options.limits), deliver);
+}
+
+Outcome Engine::Impl::ProcessClassified(const RecordView& rec, const Envelope& env, DeliverFn deliver) {
+  return Decide(rec, env, deliver);
+}
+
+Outcome Engine::Impl::Decide(const RecordView& rec, const Envelope& env, DeliverFn deliver) {
   ++counters.records;
   PartitionData& pd = PartitionFor(rec.topic, rec.partition);
   if (rec.timestamp > pd.max_timestamp) pd.max_timestamp = rec.timestamp;
   EnforceChunkSpan(pd, rec.offset);
 
-  // The producer table holds only valid ids, so the id's bytes are checked
-  // only when the table does not have it (ProcessStamped).
-  const Envelope env = ClassifyTrustingProducer(rec.headers, options.limits);
   switch (env.kind) {
     case EnvelopeKind::kUnstamped: {
       ++counters.unstamped;

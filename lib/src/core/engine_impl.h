@@ -226,6 +226,15 @@ struct Engine::Impl {
   detail::PartitionData* FindPartition(const TopicPartition& tp) const;
 
   Outcome Process(const RecordView& rec, DeliverFn deliver);
+  // Process() for a record whose envelope was classified already
+  // (ClassifyTrustingProducer: classification reads only the record).
+  Outcome ProcessClassified(const RecordView& rec, const Envelope& env, DeliverFn deliver);
+  [[gnu::always_inline]] inline Outcome Decide(const RecordView& rec, const Envelope& env, DeliverFn deliver);
+  // engine_batch.cc: Process() on each record in turn, with the producer
+  // lookups of the records ahead prefetched.
+  std::size_t ProcessBatch(std::span<const RecordView> records, DeliverFn deliver, std::span<Outcome> outcomes);
+  // The partition's data if it exists; never creates it.
+  detail::PartitionData* PeekPartition(std::string_view topic, Partition partition) const;
   // Counts and rejects a malformed record.
   Outcome Malformed(MalformedReason reason, const RecordView& rec);
   [[gnu::always_inline]] inline Outcome ProcessStamped(detail::PartitionData& pd, const RecordView& rec, const Envelope& env, DeliverFn deliver);

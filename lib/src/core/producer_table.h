@@ -21,14 +21,19 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace exactly::detail {
+
+// madvise(MADV_HUGEPAGE) where the platform has it; a hint, failures ignored.
+void AdviseHugePages(void* p, std::size_t bytes) noexcept;
 
 // Producer ids are hashed once per record, so the hash is built for short
 // strings: 8-byte words, overlapping loads for the tail, multiply-xorshift
@@ -72,6 +77,17 @@ inline std::uint64_t HashBytes(std::string_view s) noexcept {
   return Mix(h * 0x94d049bb133111ebull);
 }
 
+// A prefetch hint that survives optimisation: GCC 12 finds a function whose
+// only effect is __builtin_prefetch "pure" and deletes calls to it.
+inline void PrefetchLine(const void* p) noexcept {
+#if defined(__x86_64__)
+  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p);
+  asm volatile("" : : "r"(p) : "memory");
+#endif
+}
+
 // a == b, inline for short strings (ids, topics) instead of a memcmp call.
 inline bool EqualBytes(std::string_view a, std::string_view b) noexcept {
   const std::size_t n = a.size();
@@ -88,6 +104,35 @@ inline bool EqualBytes(std::string_view a, std::string_view b) noexcept {
     if (p[i] != q[i]) return false;
   return true;
 }
+
+// An allocator for arrays that may be large and are read at random: from
+// 2 MiB up, blocks are 2 MiB-aligned and advised for transparent huge pages
+// (THP "madvise" mode, the common default, maps only advised memory with
+// them). With 4 KiB pages a random read of a big table is a TLB miss and a
+// page walk (nested under virtualisation) on top of the cache miss, which
+// prefetching hides badly; measured on a VM, ~2x the time of the cache miss
+// alone. Where THP is off, the advice is ignored.
+template <class T>
+struct LargeArrayAllocator {
+  using value_type = T;
+  static constexpr std::size_t kHuge = std::size_t{2} << 20;
+  LargeArrayAllocator() = default;
+  template <class U>
+  LargeArrayAllocator(const LargeArrayAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes < kHuge) return std::allocator<T>().allocate(n);
+    void* p = std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
+    if (p == nullptr) throw std::bad_alloc();
+    AdviseHugePages(p, bytes);
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    if (n * sizeof(T) < kHuge) return std::allocator<T>().deallocate(p, n);
+    std::free(p);
+  }
+  friend bool operator==(const LargeArrayAllocator&, const LargeArrayAllocator&) noexcept { return true; }
+};
 
 // Entry must be default-constructible and move-assignable, with members
 // `std::string id` and `std::uint32_t number` (kept by the table).
@@ -181,6 +226,31 @@ class ProducerTable {
       if (s.number != 0) fn(static_cast<const Entry&>(At(s.number - 1)));
   }
 
+  // Software pipelining for a caller that knows its next lookups (a batch
+  // of records): it hashes an id ahead, prefetches its index slot, and a
+  // few records later, when that slot is in cache, the entry it names.
+  // Hints only: they read the index (never an id) and change nothing, so a
+  // stale or wrong hint costs a wasted load, never a wrong answer.
+  static std::uint64_t Hash(std::string_view id) noexcept { return HashBytes(id); }
+  void PrefetchSlot(std::uint64_t hash) const noexcept {
+    if (!slots_.empty()) PrefetchLine(&slots_[hash & mask_]);
+  }
+  // The entry of the first slot in the probe run whose tag matches (the
+  // one Find would most likely return): both cache lines it may span.
+  void PrefetchEntry(std::uint64_t hash) const noexcept {
+    if (slots_.empty()) return;
+    // The home slot or the next one: at most 3/4 full, most runs are
+    // short.
+    const auto tag = static_cast<std::uint32_t>(hash >> 32);
+    const std::size_t i = hash & mask_;
+    Slot s = slots_[i];
+    if (s.number != 0 && s.tag != tag) s = slots_[(i + 1) & mask_];
+    if (s.number == 0 || s.tag != tag) return;
+    const char* e = reinterpret_cast<const char*>(&At(s.number - 1));
+    PrefetchLine(e);
+    PrefetchLine(e + sizeof(Entry) - 1);
+  }
+
  private:
   // Pages double from 16 entries to 4096, then stay at 4096: little slack
   // for a partition with few producers, bounded slack for millions.
@@ -224,7 +294,7 @@ class ProducerTable {
   }
 
   void Grow(std::size_t slots) {
-    std::vector<Slot> old = std::move(slots_);
+    std::vector<Slot, LargeArrayAllocator<Slot>> old = std::move(slots_);
     slots_.assign(slots, Slot{});
     mask_ = slots - 1;
     for (const Slot& s : old) {
@@ -235,7 +305,7 @@ class ProducerTable {
     }
   }
 
-  std::vector<Slot> slots_;
+  std::vector<Slot, LargeArrayAllocator<Slot>> slots_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
   std::vector<std::unique_ptr<Entry[]>> pages_;

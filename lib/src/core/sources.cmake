@@ -6,5 +6,7 @@ set(EXACTLY_CORE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/envelope.cc
     ${CMAKE_CURRENT_LIST_DIR}/partition_state.cc
     ${CMAKE_CURRENT_LIST_DIR}/engine.cc
-    ${CMAKE_CURRENT_LIST_DIR}/engine_state.cc
-    ${CMAKE_CURRENT_LIST_DIR}/engine_cache.cc)
+    ${CMAKE_CURRENT_LIST_DIR}/engine_batch.cc
+    ${CMAKE_CURRENT_LIST_DIR}/engine_cache.cc
+    ${CMAKE_CURRENT_LIST_DIR}/huge_pages.cc
+    ${CMAKE_CURRENT_LIST_DIR}/engine_state.cc)

@@ -1,0 +1,1 @@
+build/tests/bench/engine_bench --benchmark_format=console --benchmark_out=docs/bench/results/engine_bench.gbench.json --benchmark_out_format=json --benchmark_repetitions=3 --benchmark_report_aggregates_only=true

@@ -1,0 +1,162 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// relay_chunked_bench: large messages through the dedup relay against the
+// bare consume -> produce pipe carrying the same chunk records, side by
+// side in one process on the embedded (mock) broker.
+//
+// Input: --messages messages of --message-bytes (8 MiB) each, sent by the
+// library's StampedProducer (one producer id, explicit partition k mod
+// --partitions, lz4), which splits each into chunks of its default
+// chunk_bytes(): message.max.bytes (1,000,000) minus kChunkRoom, i.e.
+// 983,616 bytes, 9 chunk records per 8 MiB message. The value is a 256-byte
+// random block repeated (its first 8 bytes the message number): lz4 keeps
+// the input under the mock's ~5 MiB per partition, and the CRC and copies
+// still run over every byte. The pipe forwards the chunk records as they
+// are; the relay reassembles and checks each message (eo.size, eo.crc),
+// re-stamps it and splits it again at its output producer's
+// message.max.bytes (the same 1,000,000). Outputs are not compressed.
+// Time runs from the first consumed record to the output acknowledged (the
+// relay: its final checkpoint written); checkpoints every 100 ms, synced.
+// Runs alternate pipe, relay.
+//
+//   relay_chunked_bench [--messages M] [--message-bytes B] [--partitions N]
+//                       [--runs R] [--json]
+//
+// --json: one JSON object on stdout, one line:
+//   bench          "relay_chunked_vs_pipe"
+//   message_bytes, messages, partitions, chunk_records (input records),
+//   chunk_bytes (value bytes per full chunk), runs, interval_ms, sync
+//   baseline       "pipe"; baseline_bps / subject_bps: median value bytes/s
+//                  of the pipe / the relay (the same bytes: the input's)
+//   ratio          subject_bps / baseline_bps; paired_ratio, paired_min,
+//                  paired_max: the per-run ratios
+//   baseline_cpu_us, subject_cpu_us: median process CPU us per MiB
+//   subject_disk_ratio: median bytes the relay's process wrote to storage
+//                  (/proc/self/io write_bytes: the checkpoint store) per
+//                  input value byte; in-progress chunks are part of the
+//                  checkpoint (DESIGN.md §4), so a message spanning a
+//                  checkpoint has its chunks so far written to RocksDB
+//   target         0.8
+//   load1, cpus, unix_time
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench_support.h"
+#include "exactly/kafka/consumer.h"
+#include "exactly/kafka/stamped_producer.h"
+
+namespace {
+
+using namespace exactly;
+using namespace exactly::bench;
+using namespace std::chrono_literals;
+
+// The value repeats a random block this long. librdkafka's lz4 frames use
+// independent 64 KiB blocks, so each block stores the pattern once: 4 KiB
+// would leave ~61 KB per 1 MB chunk, over the mock's 5 MiB per partition
+// at 12 messages per partition; 256 bytes leaves ~5 KB.
+constexpr std::size_t kBlock = 256;
+
+Input ProduceChunkedInput(kafka::MockCluster& cluster, std::uint64_t messages, std::size_t message_bytes,
+                          int partitions, std::size_t* chunk_bytes) {
+  Input in;
+  in.spec.topic = "in-chunked";
+  in.spec.partitions = partitions;
+  in.spec.records = messages;
+  in.spec.value_bytes = message_bytes;
+  in.spec.producers = 1;
+  Check(cluster.CreateTopic(in.spec.topic, partitions), "input topic");
+  auto conf = ProducerConfig(cluster.bootstraps());
+  conf.Set("compression.type", "lz4");
+  kafka::StampedProducerOptions so;
+  so.producer_id = ProducerId("big");
+  so.epoch = Epoch(1);
+  auto producer = Check(kafka::StampedProducer::Open(conf, std::move(so)), "stamped producer");
+  *chunk_bytes = producer.chunk_bytes();
+  std::string value(message_bytes, '\0');
+  std::mt19937_64 rng(7);
+  for (std::size_t i = 0; i < std::min<std::size_t>(kBlock, value.size()); i += 8) {
+    const std::uint64_t x = rng();
+    std::memcpy(value.data() + i, &x, std::min<std::size_t>(8, value.size() - i));
+  }
+  for (std::size_t i = kBlock; i < value.size(); i += kBlock) {
+    std::memcpy(value.data() + i, value.data(), std::min<std::size_t>(kBlock, value.size() - i));
+  }
+  for (std::uint64_t k = 0; k < messages; ++k) {
+    std::memcpy(value.data(), &k, std::min<std::size_t>(8, value.size()));
+    const std::string key = fmt::format("big-{}", k);
+    kafka::StampedMessage m{in.spec.topic, Partition(static_cast<std::int32_t>(k % static_cast<std::uint64_t>(partitions))),
+                            std::string_view(key), std::string_view(value), {}, std::nullopt};
+    const auto sent = Check(producer.Send(m, 60s), "send");
+    in.records += std::max<std::uint32_t>(1, sent.chunks);
+    in.value_bytes += value.size();
+  }
+  Check(producer.Flush(300s), "flush input");
+  auto consumer = Check(kafka::Consumer::Create(kafka::KafkaConfig{{"bootstrap.servers", cluster.bootstraps()}}),
+                        "watermarks");
+  std::uint64_t total = 0;
+  for (int p = 0; p < partitions; ++p) {
+    auto wm = Check(consumer.QueryWatermarks(TopicPartition{Topic(in.spec.topic), Partition(p)}, 10s), "watermarks");
+    if (wm.low.value() != 0) Die(Status::Corruption("the mock dropped input (retention)"), "input");
+    total += static_cast<std::uint64_t>(wm.high.value());
+  }
+  if (total != in.records) Die(Status::Corruption(fmt::format("{} records, {} expected", total, in.records)), "input");
+  return in;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Flags f(argc, argv, {"messages", "message-bytes", "partitions", "runs"}, {"json"});
+  const bool json = f.Has("json");
+  const int runs = static_cast<int>(f.U64("runs", 3));
+  const std::uint64_t messages = f.U64("messages", 48);
+  const std::size_t message_bytes = f.U64("message-bytes", 8u << 20);
+  const int partitions = static_cast<int>(f.U64("partitions", 4));
+  std::FILE* human = json ? stderr : stdout;
+  auto cluster = Check(kafka::MockCluster::Create(1), "mock cluster");
+  std::size_t chunk_bytes = 0;
+  const Input in = ProduceChunkedInput(cluster, messages, message_bytes, partitions, &chunk_bytes);
+  std::fprintf(human, "relay_chunked_bench: %llu messages of %zu B = %llu chunk records of <= %zu B, %d partitions\n",
+               static_cast<unsigned long long>(messages), message_bytes, static_cast<unsigned long long>(in.records),
+               chunk_bytes, partitions);
+  std::vector<double> pipe, relay, pipe_cpu, relay_cpu, relay_disk;
+  const double mib_per_record = static_cast<double>(in.value_bytes) / static_cast<double>(in.records) / (1 << 20);
+  for (int r = 0; r < runs; ++r) {
+    const Measurement p = RunPipe(cluster, in, fmt::format("pipe-{}", r), fmt::format("pipe-out-{}", r));
+    const Measurement q = RunRelay(cluster, in, fmt::format("relay-{}", r), fmt::format("relay-out-{}", r), RelayRun{});
+    if (q.output_records != in.records) {
+      Die(Status::Internal(fmt::format("relay wrote {} records, {} expected", q.output_records, in.records)), "relay");
+    }
+    pipe.push_back(p.bytes_per_s);
+    relay.push_back(q.bytes_per_s);
+    pipe_cpu.push_back(p.cpu_us / mib_per_record);
+    relay_cpu.push_back(q.cpu_us / mib_per_record);
+    relay_disk.push_back(static_cast<double>(q.disk_write_bytes) / static_cast<double>(in.value_bytes));
+    std::fprintf(human,
+                 "  run %d: pipe %7.1f MB/s %6.0f us CPU/MiB   relay %7.1f MB/s %6.0f us CPU/MiB (%llu checkpoints, "
+                 "%.2f bytes written to the store per input byte)   ratio %.2f\n",
+                 r, p.bytes_per_s / 1e6, pipe_cpu.back(), q.bytes_per_s / 1e6, relay_cpu.back(),
+                 static_cast<unsigned long long>(q.checkpoints), relay_disk.back(), q.bytes_per_s / p.bytes_per_s);
+    std::fflush(human);
+  }
+  const Paired s = Summarize(pipe, relay);
+  std::fprintf(human, "  median: pipe %.1f MB/s, relay %.1f MB/s, relay/pipe = %.2f (paired %.2f, %.2f-%.2f)\n",
+               s.baseline / 1e6, s.subject / 1e6, s.ratio, s.paired, s.paired_min, s.paired_max);
+  if (!json) return 0;
+  JsonLine j;
+  j.Str("bench", "relay_chunked_vs_pipe").Int("message_bytes", message_bytes).Int("messages", messages);
+  j.Int("partitions", static_cast<std::uint64_t>(partitions)).Int("chunk_records", in.records);
+  j.Int("chunk_bytes", chunk_bytes).Int("runs", static_cast<std::uint64_t>(runs)).Int("interval_ms", 100);
+  j.Bool("sync", true).Str("baseline", "pipe").Num("baseline_bps", s.baseline).Num("subject_bps", s.subject);
+  j.Num("ratio", s.ratio).Num("paired_ratio", s.paired).Num("paired_min", s.paired_min).Num("paired_max", s.paired_max);
+  j.Num("baseline_cpu_us", Median(pipe_cpu)).Num("subject_cpu_us", Median(relay_cpu));
+  j.Num("subject_disk_ratio", Median(relay_disk)).Num("target", 0.8);
+  j.Machine().Print();
+  return 0;
+}
