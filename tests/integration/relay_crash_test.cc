@@ -28,7 +28,7 @@ namespace {
 using namespace std::chrono_literals;
 
 void Generate(const std::string& bs, const std::string& topic, int partitions, const std::string& prefix,
-              std::uint64_t messages) {
+              std::uint64_t messages, int producers = 2) {
   auto pconf = RelayProducerConfig(bs);
   pconf.Set("enable.idempotence", "true");
   auto producer = kafka::Producer::Create(pconf);
@@ -36,7 +36,7 @@ void Generate(const std::string& bs, const std::string& topic, int partitions, c
   relay_demo::TrafficOptions traffic;
   traffic.topic = topic;
   traffic.partitions = partitions;
-  traffic.producers = 2;
+  traffic.producers = producers;
   traffic.producer_prefix = prefix;
   traffic.messages = messages;
   traffic.retry_percent = 5;
@@ -71,7 +71,9 @@ void ExpectSameOutput(const std::vector<OwnedRecord>& clean, const std::vector<O
   }
 }
 
-TEST(RelayCrash, KilledInProcessThenRestartedMatchesCrashFreeRun) {
+// `producers` per burst of traffic; `cache`: the crashing relay's
+// max_resident_producers (0: the default).
+void KilledInProcessThenRestarted(int producers, std::size_t cache) {
   auto cluster = kafka::MockCluster::Create(1);
   ASSERT_TRUE(cluster.ok());
   const std::string bs = cluster->bootstraps();
@@ -79,12 +81,14 @@ TEST(RelayCrash, KilledInProcessThenRestartedMatchesCrashFreeRun) {
   TempDir dir;
 
   // The relay that will crash runs through a first burst of input...
-  ASSERT_NO_FATAL_FAILURE(Generate(bs, "in", 2, "w1", 1000));
+  ASSERT_NO_FATAL_FAILURE(Generate(bs, "in", 2, "w1", 1000, producers));
   auto first_half = HighWatermarks(bs, "in", 2);
   ASSERT_TRUE(first_half.ok());
   auto o = RelayTestOptions(bs, "in", "out-crash", "");
   o.group = "crash";
   o.checkpoint_interval = 50ms;
+  if (cache > 0) o.engine.max_resident_producers = cache;
+  kafka::RelayStats before_crash, after_restart;
   std::uint64_t forwarded_before_crash = 0;
   {
     auto store = CheckpointStore::Open(dir.sub("crash"));
@@ -100,7 +104,7 @@ TEST(RelayCrash, KilledInProcessThenRestartedMatchesCrashFreeRun) {
     // ...then crashes a few milliseconds into the second: no final
     // checkpoint, no flush, no group leave; the store goes too, as with
     // SIGKILL.
-    ASSERT_NO_FATAL_FAILURE(Generate(bs, "in", 2, "w2", 1000));
+    ASSERT_NO_FATAL_FAILURE(Generate(bs, "in", 2, "w2", 1000, producers));
     const std::int64_t before = (*first_half)[0] + (*first_half)[1];
     auto processed = [&] {
       std::int64_t n = 0;
@@ -116,6 +120,7 @@ TEST(RelayCrash, KilledInProcessThenRestartedMatchesCrashFreeRun) {
                     .ok());
     EXPECT_GE((*relay)->stats().consumer.checkpoints, 1u);
     forwarded_before_crash = (*relay)->stats().forwarded;
+    before_crash = (*relay)->stats();
   }
   EXPECT_GT(forwarded_before_crash, 0u);
   auto high = HighWatermarks(bs, "in", 2);
@@ -129,7 +134,14 @@ TEST(RelayCrash, KilledInProcessThenRestartedMatchesCrashFreeRun) {
     const Status st = DriveUntil({[&] { return (*relay)->RunFor(50ms); }},
                                  [&] { return CaughtUp((*relay)->Positions(), *high); }, 60s);
     ASSERT_TRUE(st.ok()) << st.ToString();
+    after_restart = (*relay)->stats();
     ASSERT_TRUE((*relay)->Close(30s).ok());
+  }
+  if (cache > 0) {
+    // The cache was used: producers were evicted before the crash, and the
+    // restarted relay (restored without producers) read them back.
+    EXPECT_GT(before_crash.consumer.engine.producers_evicted, 0u);
+    EXPECT_GT(after_restart.consumer.engine.producers_fetched, 0u);
   }
   {  // The crash-free run over the same input.
     auto store = CheckpointStore::Open(dir.sub("clean"));
@@ -160,6 +172,12 @@ TEST(RelayCrash, KilledInProcessThenRestartedMatchesCrashFreeRun) {
   std::cerr << "[          ] crashed run: " << crashed->size() << " output records, " << crash_index.repeats
             << " repeated message(s) after the restart\n";
 }
+
+TEST(RelayCrash, KilledInProcessThenRestartedMatchesCrashFreeRun) { KilledInProcessThenRestarted(2, 0); }
+
+// The same with a producer cache far smaller than the producers: evictions
+// and reads from the store all along, and a restore without producers.
+TEST(RelayCrash, KilledInProcessWithATinyProducerCacheMatchesCrashFreeRun) { KilledInProcessThenRestarted(24, 4); }
 
 #ifdef EXACTLY_RELAY_BIN
 // The group's committed offsets (the relay commits them after each checkpoint).
