@@ -79,7 +79,7 @@ bool RunBothWays(const TrafficOptions& traffic, const EngineOptions& options, st
     std::vector<Outcome> outcomes(n);
     const std::size_t decided = batched.engine.ProcessBatch(
         batch, [&](const Message& m) { batched.delivered.push_back(DeliveredMessage::From(m)); }, outcomes);
-    ASSERT_EQ(decided, batch.size()) << "every record decided (no producer source)";
+    EXPECT_EQ(decided, batch.size()) << "every record decided (no producer source)";
     batched.outcomes.insert(batched.outcomes.end(), outcomes.begin(), outcomes.end());
     first += n;
     ++batches;
