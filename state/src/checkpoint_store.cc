@@ -14,8 +14,11 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <rocksdb/cache.h>
 #include <rocksdb/file_system.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 
 #include "fault_fs.h"
 #include "info_log.h"
@@ -84,7 +87,7 @@ std::string DatabaseFileIn(const std::string& dir) {
   return "";
 }
 
-rocksdb::Options RocksOptions() {
+rocksdb::Options RocksOptions(const StoreOptions& options) {
   rocksdb::Options o;
   o.create_if_missing = true;  // whether we may create was decided before
   o.paranoid_checks = true;
@@ -100,6 +103,20 @@ rocksdb::Options RocksOptions() {
   o.bytes_per_sync = 1 << 20;
   o.keep_log_file_num = 4;
   o.level_compaction_dynamic_level_bytes = true;
+  // FetchProducer is a point read of one producer key: a whole-key bloom
+  // filter skips the files that do not hold it (a miss costs no data
+  // block read), and index and filter blocks live in the bounded block
+  // cache rather than in table readers that grow with the data (pinned for
+  // level 0, which every read consults).
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  t.whole_key_filtering = true;
+  t.cache_index_and_filter_blocks = true;
+  t.cache_index_and_filter_blocks_with_high_priority = true;
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  t.format_version = 5;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
   return o;
 }
 
@@ -129,8 +146,8 @@ CheckpointStore::Impl::~Impl() {
 Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string& dir, const StoreOptions& options) {
   namespace fs = std::filesystem;
   if (dir.empty()) return Status::InvalidArgument("state directory: empty path");
-  if (options.fold_ratio < 0 || options.max_segment_bytes < 256 || options.fold_step_bytes == 0) {
-    return Status::InvalidArgument("state directory options: fold_ratio >= 0, max_segment_bytes >= 256, fold_step_bytes > 0");
+  if (options.fold_step_bytes == 0 || options.block_cache_bytes == 0) {
+    return Status::InvalidArgument("state directory options: fold_step_bytes > 0, block_cache_bytes > 0");
   }
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
@@ -159,7 +176,7 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string
     impl->lock = std::move(lock).value();
   }
 
-  rocksdb::Options ro = RocksOptions();
+  rocksdb::Options ro = RocksOptions(options);
   // Not RocksDB's own LOG writer: it aborts the process after a failed
   // write (disk full).
   ro.info_log = OpenInfoLog(dir, options.read_only);
@@ -272,6 +289,7 @@ Status CheckpointStore::Impl::InitMeta() {
     EXACTLY_RETURN_IF_ERROR(FromRocks(db->Put(wo, MetaKey(kMetaWrittenBy), info.written_by),
                                       fmt::format("state directory {}: writing metadata", dir)));
   }
+  if (!options.read_only && info.format_version < kStoreFormatVersion) EXACTLY_RETURN_IF_ERROR(UpgradeFromFormat1());
   return Status::OK();
 }
 
@@ -340,23 +358,9 @@ Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
       case Mode::kReplace: {
         (void)b.DeleteRange(wprefix, PrefixEnd(wprefix));
         (void)b.DeleteRange(cprefix, PrefixEnd(cprefix));
-        const auto& producers = part.replacement.producers;
-        // Pieces of about half the split size, so the first folds into a
-        // piece do not split it again at once.
-        const std::size_t target = std::max<std::size_t>(options.max_segment_bytes / 2, 1);
-        std::size_t begin = 0;
-        do {
-          std::size_t end = begin;
-          std::size_t bytes = 0;
-          while (end < producers.size() && (bytes < target || end == begin)) {
-            bytes += producers[end].producer.size() + 24;
-            ++end;
-          }
-          std::string lower = begin == 0 ? std::string() : producers[begin].producer;
-          (void)b.Put(SegmentKey(part.tp, lower),
-                      EncodeSegment(seq, std::span(producers).subspan(begin, end - begin)));
-          begin = end;
-        } while (begin < producers.size());
+        for (const ProducerState& p : part.replacement.producers) {
+          (void)b.Put(ProducerKey(part.tp, p.producer), EncodeProducerValue(p));
+        }
         for (const InProgressState& m : part.replacement.in_progress) {
           (void)b.Put(ChunkHeaderKey(part.tp, m.header.producer, m.header.stamp), EncodeInProgressHeader(m.header));
           for (const ChunkState& c : m.chunks) {
@@ -400,6 +404,22 @@ Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
   info.last_checkpoint = seq;
   info.last_checkpoint_unix_ms = now_ms;
 
+  // Mirror the commit into the overlays of partitions being fetched from
+  // (still under write_mu, see overlay.cc).
+  for (auto [i, bytes] : delta_sizes) {
+    // The checkpoint is durable whatever happens here; a failure only
+    // drops the overlay, which the next fetch rebuilds.
+    (void)ApplyCommittedDelta(cp.parts[i].tp, seq, cp.parts[i].delta);
+  }
+  {
+    std::lock_guard ol(overlay_mu);
+    for (const auto& part : cp.parts) {
+      // Replace/Remove deleted every delta: nothing is pending any more.
+      if (part.mode == Mode::kChanges) continue;
+      if (auto o = overlays.find(part.tp); o != overlays.end()) o->second = std::make_unique<Overlay>();
+    }
+  }
+
   std::lock_guard bl(book_mu);
   for (auto [i, bytes] : delta_sizes) {
     PartitionBook& book = books[cp.parts[i].tp];
@@ -414,12 +434,10 @@ Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
         break;
       case Mode::kReplace:
         book.max_timestamp = part.max_timestamp;
-        book.stats_known = true;
         book.delta_bytes = book.delta_count = 0;
-        book.segment_bytes = part.replacement.producers.size() * 24;
         break;
       case Mode::kRemove:
-        book = PartitionBook{false, 0, 0, 0, book.generation, std::nullopt};
+        book = PartitionBook{0, 0, book.generation, std::nullopt};
         break;
     }
   }
@@ -429,18 +447,28 @@ Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
 Status CheckpointStore::Fold(std::size_t max_bytes) {
   if (impl_->options.read_only) return Status::FailedPrecondition("Fold: store opened read-only");
   // An explicit fold covers every partition, including those this process
-  // has not touched, so learn what is stored first.
+  // has not touched, so learn what is pending first (deltas only: the
+  // producer keys need not be read).
   auto parts = ListPartitions();
   if (!parts.ok()) return parts.status();
   for (const TopicPartition& tp : *parts) {
-    auto layout = DescribeWatermarks(tp);
-    if (!layout.ok()) return layout.status();
+    const std::string dprefix = WatermarkTagPrefix(tp, kDeltaTag);
+    const std::string dend = PrefixEnd(dprefix);
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper(dend);
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+    std::uint64_t bytes = 0;
+    std::uint64_t count = 0;
+    for (it->Seek(dprefix); it->Valid(); it->Next()) {
+      bytes += it->value().size();
+      ++count;
+    }
+    EXACTLY_RETURN_IF_ERROR(FromRocks(it->status(), fmt::format("fold of {}", tp.ToString())));
     std::lock_guard lk(impl_->book_mu);
     PartitionBook& book = impl_->books[tp];
-    book.stats_known = true;
-    book.segment_bytes = layout->segment_bytes;
-    book.delta_bytes = layout->delta_bytes;
-    book.delta_count = layout->deltas;
+    book.delta_bytes = bytes;
+    book.delta_count = count;
   }
   std::size_t done = 0;
   while (done < max_bytes) {

@@ -8,14 +8,18 @@
 //   delta:          v 'D' | op*              (in the order reported; last op wins)
 //       op:         len | producer | flags | [epoch | seq] | zigzag(last seen)
 //                   flags: 1 = erased (nothing follows), 2 = has watermark
-//   segment:        v 'S' | applied-through checkpoint | count | entry*
+//   segment:        v 'S' | applied-through checkpoint | count | entry*   (format 1 only)
 //       entry:      shared | len | suffix | flags | [epoch | seq] | zigzag(last seen)
 //                   producers strictly ascending, prefix-compressed
 //
+// Folded producers (format 2) are stored one per key, valued with
+// EncodeProducerValue (partition_state.h).
+//
 // Integers are LEB128 varints. Deltas are written on the checkpoint's hot
 // path, so they are appended to as changes arrive, unsorted, with no
-// per-producer allocation; segments are written by the fold, sorted and
-// compressed, and read in bulk on restore.
+// per-producer allocation. Segments were format 1's folded watermarks; they
+// are read to load and upgrade such directories (and written by the
+// format-1 writer of tests).
 //
 // Thread safety: pure functions.
 #pragma once

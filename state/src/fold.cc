@@ -1,19 +1,21 @@
 // Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
 //
-// Folding watermark deltas into producer-range segments.
+// Folding watermark deltas into producer keys.
 //
 // A checkpoint writes one delta value per partition (cheap: one put, no
-// read). Left alone, deltas would pile up and make restores slow, so a
-// fold pass merges them into the segments: it reads all deltas up to
-// checkpoint D once, sorts them into an overlay, then walks the segments
-// in producer order, rewriting (and splitting) only those the overlay
-// touches, a bounded amount per step; the step that finishes the last
-// segment also deletes the deltas up to D.
+// read). Left alone, deltas would pile up and make restores slow and the
+// pending-change index (overlay.cc) large, so a fold pass writes them out
+// as one key per producer: it reads the oldest deltas, through checkpoint
+// D, once, keeps each producer's last op, then writes those ops as blind
+// puts and deletes of the producers' keys, a bounded batch per step; the
+// step that writes the last batch also deletes the deltas up to D. The
+// work is proportional to the ops folded, not to the partition's size.
 //
 // Fold writes skip the WAL: each step leaves the stored state equal to what
-// it was (segments + remaining deltas give the same producers), so losing
-// unflushed steps in a crash only loses work. Memtables flush in order, so
-// a durable delta deletion implies its segment rewrites are durable too.
+// it was (producer keys + remaining deltas give the same producers, see
+// watermarks.h), so losing unflushed steps in a crash only loses work.
+// Memtables flush in order, so a durable delta deletion implies its key
+// writes are durable too.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -38,68 +40,18 @@ bool StartsWith(const rocksdb::Slice& s, std::string_view prefix) {
 
 std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
 
-struct Piece {
-  std::string first_producer;
-  std::string value;
-};
-
-// Merges `ops` (sorted, one per producer) into the encoded segment `value`
-// (empty: no segment yet) without materializing producer states. When the
-// result may exceed `max_bytes`, it is cut into pieces of about half that,
-// so the next few folds into a piece do not split it again.
-Status MergeSegment(std::string_view value, std::span<const DeltaOp> ops, std::uint64_t through, std::size_t max_bytes,
-                    std::vector<Piece>* pieces) {
-  std::size_t estimate = value.size();
-  for (const DeltaOp& op : ops) estimate += op.producer.size() + 24;
-  const std::size_t target = estimate > max_bytes ? max_bytes / 2 : SIZE_MAX;
-  SegmentEncoder enc;
-  std::string first;
-  auto cut = [&] {
-    pieces->push_back(Piece{std::move(first), enc.Finish(through)});
-    first.clear();
-  };
-  auto emit = [&](std::string_view producer, const std::optional<EpochSeq>& w, TimestampMs ts) {
-    if (enc.bytes() >= target) cut();
-    if (enc.count() == 0) first.assign(producer);
-    enc.Add(producer, w, ts);
-  };
-  std::size_t i = 0;
-  auto emit_op = [&](const DeltaOp& op) {
-    if (!op.erased) emit(op.producer, op.watermark, op.last_seen);
-  };
-  if (!value.empty()) {
-    std::uint64_t applied = 0;
-    EXACTLY_RETURN_IF_ERROR(ForEachSegmentEntry(
-        value, &applied, [&](std::string_view producer, const std::optional<EpochSeq>& w, TimestampMs ts) {
-          while (i < ops.size() && ops[i].producer < producer) emit_op(ops[i++]);
-          if (i < ops.size() && ops[i].producer == producer) {
-            emit_op(ops[i++]);
-          } else {
-            emit(producer, w, ts);
-          }
-        }));
-  }
-  while (i < ops.size()) emit_op(ops[i++]);
-  if (enc.count() > 0) cut();
-  return Status::OK();
-}
-
 }  // namespace
-
-double CheckpointStore::Impl::FoldThreshold(const PartitionBook& b) const {
-  return std::max(static_cast<double>(options.fold_min_bytes), options.fold_ratio * static_cast<double>(b.segment_bytes));
-}
 
 bool CheckpointStore::Impl::NeedsFold(const PartitionBook& b) const {
   if (b.delta_count == 0) return false;
-  return b.delta_count > options.fold_max_deltas || static_cast<double>(b.delta_bytes) >= FoldThreshold(b);
+  return b.delta_count > options.fold_max_deltas || b.delta_bytes >= options.fold_pending_bytes;
 }
 
 bool CheckpointStore::Impl::FoldBacklogged(const PartitionBook& b) const {
   if (options.fold_backlog_factor == 0 || b.delta_count == 0) return false;
   const double factor = static_cast<double>(options.fold_backlog_factor);
   return static_cast<double>(b.delta_count) > factor * static_cast<double>(options.fold_max_deltas) ||
-         static_cast<double>(b.delta_bytes) > factor * FoldThreshold(b);
+         static_cast<double>(b.delta_bytes) > factor * static_cast<double>(options.fold_pending_bytes);
 }
 
 void CheckpointStore::Impl::WakeFolder() {
@@ -137,13 +89,20 @@ Result<bool> CheckpointStore::Impl::FoldStep(std::size_t budget, bool all) {
     std::optional<TopicPartition> pick;
     {
       std::lock_guard bl(book_mu);
+      std::uint64_t total = 0;
       std::uint64_t best = 0;
+      std::optional<TopicPartition> largest;
       for (const auto& [tp, book] : books) {
-        if ((all ? book.delta_count > 0 : NeedsFold(book)) && (!pick || book.delta_bytes > best)) {
-          pick = tp;
+        total += book.delta_bytes;
+        if (book.delta_count > 0 && (!largest || book.delta_bytes > best)) {
+          largest = tp;
           best = book.delta_bytes;
         }
+        if ((all ? book.delta_count > 0 : NeedsFold(book)) && !pick) pick = tp;
       }
+      // The largest first, among those due; all partitions together over
+      // their bound make the largest due.
+      if (pick || total > options.fold_total_pending_bytes) pick = largest;
     }
     if (!pick) return false;
     EXACTLY_RETURN_IF_ERROR(StartPass(*pick));
@@ -151,7 +110,7 @@ Result<bool> CheckpointStore::Impl::FoldStep(std::size_t budget, bool all) {
   }
   std::size_t work = 0;
   while (pass && work < budget) {
-    auto r = FoldNextSegment(&work);
+    auto r = FoldNextBatch(budget - work, &work);
     if (!r.ok()) {
       pass.reset();
       return r.status();
@@ -163,19 +122,16 @@ Result<bool> CheckpointStore::Impl::FoldStep(std::size_t budget, bool all) {
 Status CheckpointStore::Impl::StartPass(const TopicPartition& tp) {
   FoldPass p;
   p.tp = tp;
-  std::uint64_t cap = 0;
   {
     // Read the generation before the data: a Replace landing in between
     // then makes this pass stale, which the write-time check catches.
     std::lock_guard bl(book_mu);
-    const PartitionBook& book = books[tp];
-    p.generation = book.generation;
-    // A pass takes the oldest deltas up to about the size of the segments
-    // (at least fold_min_bytes): memory stays proportional to the
-    // partition even when commits outrun the folder.
-    cap = std::max<std::uint64_t>({book.segment_bytes, options.fold_min_bytes, 1});
+    p.generation = books[tp].generation;
   }
-  const std::string dprefix = PartitionPrefix(kWatermarkKind, tp) + kDeltaTag;
+  // A pass takes the oldest deltas up to about fold_pending_bytes: its
+  // memory stays bounded even when commits outrun the folder.
+  const std::uint64_t cap = std::max<std::uint64_t>(options.fold_pending_bytes, 1);
+  const std::string dprefix = WatermarkTagPrefix(tp, kDeltaTag);
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek(dprefix); it->Valid() && StartsWith(it->key(), dprefix) && p.delta_bytes < cap; it->Next()) {
     std::string_view rest = View(it->key()).substr(dprefix.size());
@@ -194,86 +150,38 @@ Status CheckpointStore::Impl::StartPass(const TopicPartition& tp) {
     return Status::OK();
   }
   for (const std::string& d : p.delta_values) {
-    Status st = DecodeDelta(d, &p.overlay);
+    Status st = DecodeDelta(d, &p.ops);
     if (!st.ok()) return st.WithContext(fmt::format("fold of {}", tp.ToString()));
   }
-  BuildOverlay(&p.overlay);
+  BuildOverlay(&p.ops);
   pass = std::move(p);
   return Status::OK();
 }
 
-// Folds the overlay into the next segment. Returns true when the pass
-// ended (done or abandoned).
-Result<bool> CheckpointStore::Impl::FoldNextSegment(std::size_t* work) {
+Result<bool> CheckpointStore::Impl::FoldNextBatch(std::size_t budget, std::size_t* work) {
   FoldPass& p = *pass;
-  const std::string sprefix = PartitionPrefix(kWatermarkKind, p.tp) + kSegmentTag;
-  const std::string key = SegmentKey(p.tp, p.next_lower);
-
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
-  it->Seek(key);
-  bool exists = it->Valid() && View(it->key()) == key;
-  if (!exists && !p.at_first) {
-    // Our next segment vanished: something rewrote the partition. Give up;
-    // a later pass starts over.
-    EXACTLY_RETURN_IF_ERROR(FromRocks(it->status(), fmt::format("fold of {}", p.tp.ToString())));
-    pass.reset();
-    return true;
-  }
-  std::size_t old_bytes = 0;
-  std::string segment_value;
-  if (exists) {
-    segment_value.assign(View(it->value()));
-    old_bytes = segment_value.size();
-    it->Next();
-  }
-  std::optional<std::string> upper;
-  if (it->Valid() && StartsWith(it->key(), sprefix)) {
-    std::string_view rest = View(it->key()).substr(sprefix.size());
-    std::string u;
-    if (!ConsumeEscaped(&rest, &u) || !rest.empty()) {
-      return Status::Corruption(fmt::format("fold of {}: malformed watermark segment key", p.tp.ToString()));
-    }
-    upper = std::move(u);
-  }
-  EXACTLY_RETURN_IF_ERROR(FromRocks(it->status(), fmt::format("fold of {}", p.tp.ToString())));
-  it.reset();
-
-  // The overlay ops that fall in [lower, upper).
-  const std::size_t from = p.overlay_pos;
-  std::size_t to = from;
-  while (to < p.overlay.size() && (!upper || p.overlay[to].producer < *upper)) ++to;
-  const bool last = !upper;
-
   rocksdb::WriteBatch b;
-  std::size_t new_bytes = old_bytes;
-  if (to > from) {
-    std::vector<Piece> pieces;
-    Status st = MergeSegment(exists ? std::string_view(segment_value) : std::string_view(),
-                             std::span(p.overlay).subspan(from, to - from), p.through, options.max_segment_bytes,
-                             &pieces);
-    if (!st.ok()) return st.WithContext(fmt::format("fold of {}", p.tp.ToString()));
-    new_bytes = 0;
-    if (pieces.empty()) {
-      // An empty range joins the previous segment; the first one stays.
-      if (p.at_first) {
-        std::string empty = SegmentEncoder().Finish(p.through);
-        new_bytes = empty.size();
-        (void)b.Put(key, empty);
-      } else {
-        (void)b.Delete(key);
-      }
-    }
-    for (std::size_t i = 0; i < pieces.size(); ++i) {
-      new_bytes += pieces[i].value.size();
-      (void)b.Put(i == 0 ? key : SegmentKey(p.tp, pieces[i].first_producer), pieces[i].value);
+  const std::size_t from = p.pos;
+  std::size_t to = from;
+  std::size_t bytes = 0;
+  while (to < p.ops.size() && (bytes < budget || to == from)) {
+    const DeltaOp& op = p.ops[to++];
+    const std::string key = ProducerKey(p.tp, op.producer);
+    if (op.erased) {
+      (void)b.Delete(key);
+      bytes += key.size();
+    } else {
+      const std::string value = EncodeProducerValue(ProducerState{std::string(op.producer), op.watermark, op.last_seen});
+      (void)b.Put(key, value);
+      bytes += key.size() + value.size();
     }
   }
+  const bool last = to == p.ops.size();
   if (last) {
-    // Every segment now reflects the deltas up to `through`.
+    // Every producer key now reflects the deltas up to `through`.
     (void)b.DeleteRange(DeltaKey(p.tp, 0), DeltaKey(p.tp, p.through + 1));
   }
-
-  if (b.Count() > 0) {
+  {
     std::lock_guard wl(write_mu);
     if (!failed.ok()) return failed;
     {
@@ -286,23 +194,24 @@ Result<bool> CheckpointStore::Impl::FoldNextSegment(std::size_t* work) {
     rocksdb::WriteOptions wo;
     wo.disableWAL = true;
     EXACTLY_RETURN_IF_ERROR(FromRocks(db->Write(wo, &b), fmt::format("fold of {}", p.tp.ToString())));
+    // The keys now hold these ops: their overlay entries (if not newer)
+    // are redundant. Still under write_mu, see overlay.cc.
+    std::lock_guard ol(overlay_mu);
+    if (auto o = overlays.find(p.tp); o != overlays.end()) {
+      for (std::size_t i = from; i < to; ++i) o->second->EraseIfFolded(p.ops[i].producer, p.through);
+    }
   }
-  *work += (to > from ? old_bytes + new_bytes : 0) + 64;
-  p.segment_bytes += new_bytes;
-  p.overlay_pos = to;
-  if (last) {
+  *work += bytes + 64;
+  p.pos = to;
+  if (!last) return false;
+  {
     std::lock_guard bl(book_mu);
     PartitionBook& book = books[p.tp];
     book.delta_bytes = book.delta_bytes > p.delta_bytes ? book.delta_bytes - p.delta_bytes : 0;
     book.delta_count = book.delta_count > p.delta_count ? book.delta_count - p.delta_count : 0;
-    book.segment_bytes = p.segment_bytes;
-    book.stats_known = true;
-    pass.reset();
-    return true;
   }
-  p.next_lower = std::move(*upper);
-  p.at_first = false;
-  return false;
+  pass.reset();
+  return true;
 }
 
 }  // namespace exactly

@@ -123,6 +123,18 @@ std::string SegmentKey(const TopicPartition& tp, std::string_view lower_bound) {
   return k;
 }
 
+std::string WatermarkTagPrefix(const TopicPartition& tp, char tag) {
+  std::string k = PartitionPrefix(kWatermarkKind, tp);
+  k.push_back(tag);
+  return k;
+}
+
+std::string ProducerKey(const TopicPartition& tp, std::string_view producer) {
+  std::string k = WatermarkTagPrefix(tp, kProducerTag);
+  AppendEscaped(&k, producer);
+  return k;
+}
+
 std::string ChunkMessagePrefix(const TopicPartition& tp, std::string_view producer, EpochSeq stamp) {
   std::string k = PartitionPrefix(kChunkKind, tp);
   AppendEscaped(&k, producer);

@@ -7,7 +7,8 @@
 //   'm' name                                     metadata (text values)
 //   'o' T P                                      next offset, checkpoint, max timestamp
 //   'w' T P 'd' be64(checkpoint)                 watermark delta of one checkpoint
-//   'w' T P 's' S(lower bound producer)          watermark segment (a producer range)
+//   'w' T P 'p' S(producer)                      folded watermark of one producer
+//   'w' T P 's' S(lower bound producer)          format 1 only: watermark segment (a producer range)
 //   'c' T P S(producer) be64(epoch) be64(seq) 'h'           in-progress message header
 //   'c' T P S(producer) be64(epoch) be64(seq) 'k' be32(i)   its chunk i
 //   'a' S(app) user-key                          application state
@@ -34,6 +35,7 @@ inline constexpr char kChunkKind = 'c';
 inline constexpr char kAppKind = 'a';
 
 inline constexpr char kDeltaTag = 'd';
+inline constexpr char kProducerTag = 'p';
 inline constexpr char kSegmentTag = 's';
 inline constexpr char kHeaderTag = 'h';
 inline constexpr char kChunkTag = 'k';
@@ -69,6 +71,9 @@ bool ParsePartitionPrefix(std::string_view key, char kind, TopicPartition* tp, s
 inline std::string OffsetKey(const TopicPartition& tp) { return PartitionPrefix(kOffsetKind, tp); }
 std::string DeltaKey(const TopicPartition& tp, std::uint64_t checkpoint);
 std::string SegmentKey(const TopicPartition& tp, std::string_view lower_bound);
+// kind T P tag: the range of one kind of watermark item.
+std::string WatermarkTagPrefix(const TopicPartition& tp, char tag);
+std::string ProducerKey(const TopicPartition& tp, std::string_view producer);
 std::string ChunkMessagePrefix(const TopicPartition& tp, std::string_view producer, EpochSeq stamp);
 std::string ChunkHeaderKey(const TopicPartition& tp, std::string_view producer, EpochSeq stamp);
 std::string ChunkKey(const TopicPartition& tp, std::string_view producer, EpochSeq stamp, std::uint32_t index);

@@ -27,6 +27,61 @@ Status Bad(const TopicPartition& tp, std::string_view what) {
   return Status::Corruption(fmt::format("checkpoint of {}: {}", tp.ToString(), what));
 }
 
+// The partition's producers: its producer keys (or, in a format-1
+// directory, its segments) with every pending delta replayed over them.
+// Deltas (tag 'd', ascending checkpoint) sort before producer keys ('p',
+// ascending producer) and segments ('s').
+Status LoadProducers(rocksdb::Iterator* it, const TopicPartition& tp, std::vector<ProducerState>* producers) {
+  const std::string wprefix = PartitionPrefix(kWatermarkKind, tp);
+  std::vector<DeltaOp> ops;
+  std::vector<std::string> deltas;  // owns the bytes `ops` views
+  std::string producer;
+  bool have_keys = false;
+  Status st;
+  for (it->Seek(wprefix); it->Valid() && StartsWith(it->key(), wprefix); it->Next()) {
+    std::string_view rest = View(it->key()).substr(wprefix.size());
+    const char tag = rest.empty() ? '\0' : rest[0];
+    rest.remove_prefix(rest.empty() ? 0 : 1);
+    if (tag == kDeltaTag) {
+      std::uint64_t ck = 0;
+      if (!ConsumeBigEndian64(&rest, &ck) || !rest.empty()) return Bad(tp, "malformed watermark delta key");
+      deltas.emplace_back(View(it->value()));
+    } else if (tag == kProducerTag) {
+      if (!ConsumeEscaped(&rest, &producer) || !rest.empty()) return Bad(tp, "malformed producer key");
+      have_keys = true;
+      producers->emplace_back();
+      st = DecodeProducerValue(View(it->value()), producer, &producers->back());
+      if (!st.ok()) return Bad(tp, fmt::format("producer '{}': {}", Printable(producer), st.message()));
+    } else if (tag == kSegmentTag) {
+      std::string lower;
+      if (!ConsumeEscaped(&rest, &lower) || !rest.empty()) return Bad(tp, "malformed watermark segment key");
+      if (have_keys) return Bad(tp, "both producer keys and format-1 segments are stored");
+      const std::size_t first = producers->size();
+      std::uint64_t applied = 0;
+      st = DecodeSegment(View(it->value()), &applied, producers);
+      if (!st.ok()) return Bad(tp, fmt::format("{} (segment '{}')", st.message(), Printable(lower)));
+      if (first < producers->size()) {
+        const std::string& head = (*producers)[first].producer;
+        if (head < lower || (first > 0 && !((*producers)[first - 1].producer < head))) {
+          return Bad(tp, fmt::format("watermark segments overlap at producer '{}'", Printable(head)));
+        }
+      }
+    } else {
+      return Bad(tp, "unknown watermark item");
+    }
+  }
+  EXACTLY_RETURN_IF_ERROR(FromRocks(it->status(), fmt::format("loading {}", tp.ToString())));
+
+  // Every stored delta is replayed over the folded state (see watermarks.h).
+  for (const std::string& d : deltas) {
+    st = DecodeDelta(d, &ops);
+    if (!st.ok()) return Bad(tp, st.message());
+  }
+  BuildOverlay(&ops);
+  ApplyOverlay(producers, ops);
+  return Status::OK();
+}
+
 }  // namespace
 
 Result<std::optional<OffsetRecord>> CheckpointStore::Impl::ReadOffset(const TopicPartition& tp) const {
@@ -56,7 +111,8 @@ Result<TimestampMs> CheckpointStore::Impl::StoredMaxTimestamp(const TopicPartiti
   return *book.max_timestamp;
 }
 
-Result<std::optional<LoadedPartition>> CheckpointStore::Impl::Load(const TopicPartition& tp) const {
+Result<std::optional<LoadedPartition>> CheckpointStore::Impl::Load(const TopicPartition& tp,
+                                                                   const LoadOptions& lo) const {
   // One iterator = one implicit snapshot for every read below.
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
   const std::string okey = OffsetKey(tp);
@@ -74,50 +130,7 @@ Result<std::optional<LoadedPartition>> CheckpointStore::Impl::Load(const TopicPa
   out.checkpoint = rec.checkpoint;
   out.state.max_timestamp = rec.max_timestamp;
 
-  // Watermarks: deltas (tag 'd', ascending checkpoint) sort before
-  // segments (tag 's', ascending producer range).
-  const std::string wprefix = PartitionPrefix(kWatermarkKind, tp);
-  std::vector<std::string> deltas;
-  std::uint64_t delta_bytes = 0;
-  std::uint64_t segment_bytes = 0;
-  auto& producers = out.state.producers;
-  for (it->Seek(wprefix); it->Valid() && StartsWith(it->key(), wprefix); it->Next()) {
-    std::string_view rest = View(it->key()).substr(wprefix.size());
-    const char tag = rest.empty() ? '\0' : rest[0];
-    rest.remove_prefix(rest.empty() ? 0 : 1);
-    if (tag == kDeltaTag) {
-      std::uint64_t ck = 0;
-      if (!ConsumeBigEndian64(&rest, &ck) || !rest.empty()) return Bad(tp, "malformed watermark delta key");
-      deltas.emplace_back(View(it->value()));
-      delta_bytes += it->value().size();
-    } else if (tag == kSegmentTag) {
-      std::string lower;
-      if (!ConsumeEscaped(&rest, &lower) || !rest.empty()) return Bad(tp, "malformed watermark segment key");
-      const std::size_t first = producers.size();
-      std::uint64_t applied = 0;
-      st = DecodeSegment(View(it->value()), &applied, &producers);
-      if (!st.ok()) return Bad(tp, fmt::format("{} (segment '{}')", st.message(), Printable(lower)));
-      segment_bytes += it->value().size();
-      if (first < producers.size()) {
-        const std::string& head = producers[first].producer;
-        if (head < lower || (first > 0 && !(producers[first - 1].producer < head))) {
-          return Bad(tp, fmt::format("watermark segments overlap at producer '{}'", Printable(head)));
-        }
-      }
-    } else {
-      return Bad(tp, "unknown watermark item");
-    }
-  }
-  EXACTLY_RETURN_IF_ERROR(FromRocks(it->status(), fmt::format("loading {}", tp.ToString())));
-
-  // Every stored delta is replayed over every segment (see watermarks.h).
-  std::vector<DeltaOp> ops;
-  for (const std::string& d : deltas) {
-    st = DecodeDelta(d, &ops);
-    if (!st.ok()) return Bad(tp, st.message());
-  }
-  BuildOverlay(&ops);
-  ApplyOverlay(&producers, ops);
+  if (lo.producers) EXACTLY_RETURN_IF_ERROR(LoadProducers(it.get(), tp, &out.state.producers));
 
   // In-progress messages: a header, then its chunks in index order.
   const std::string cprefix = PartitionPrefix(kChunkKind, tp);
@@ -166,17 +179,18 @@ Result<std::optional<LoadedPartition>> CheckpointStore::Impl::Load(const TopicPa
 
   {
     std::lock_guard lk(book_mu);
-    PartitionBook& book = books[tp];
-    book.stats_known = true;
-    book.segment_bytes = segment_bytes;
-    book.delta_bytes = delta_bytes;
-    book.delta_count = deltas.size();
-    book.max_timestamp = rec.max_timestamp;
+    books[tp].max_timestamp = rec.max_timestamp;
   }
   return std::optional<LoadedPartition>(std::move(out));
 }
 
-Result<std::optional<LoadedPartition>> CheckpointStore::Load(const TopicPartition& tp) const { return impl_->Load(tp); }
+Result<std::optional<LoadedPartition>> CheckpointStore::Load(const TopicPartition& tp) const {
+  return impl_->Load(tp, LoadOptions{});
+}
+
+Result<std::optional<LoadedPartition>> CheckpointStore::Load(const TopicPartition& tp, const LoadOptions& options) const {
+  return impl_->Load(tp, options);
+}
 
 Result<std::optional<Offset>> CheckpointStore::LoadOffset(const TopicPartition& tp) const {
   auto r = impl_->ReadOffset(tp);
@@ -211,12 +225,20 @@ Result<WatermarkLayout> CheckpointStore::DescribeWatermarks(const TopicPartition
     if (tag == kDeltaTag) {
       ++out.deltas;
       out.delta_bytes += it->value().size();
+    } else if (tag == kProducerTag) {
+      ++out.producer_keys;
+      out.producer_bytes += it->key().size() + it->value().size();
     } else if (tag == kSegmentTag) {
       ++out.segments;
       out.segment_bytes += it->value().size();
     }
   }
   EXACTLY_RETURN_IF_ERROR(FromRocks(it->status(), fmt::format("describing {}", tp.ToString())));
+  std::lock_guard ol(impl_->overlay_mu);
+  if (auto o = impl_->overlays.find(tp); o != impl_->overlays.end()) {
+    out.overlay_producers = o->second->entries.size();
+    out.overlay_bytes = o->second->bytes;
+  }
   return out;
 }
 
@@ -262,7 +284,7 @@ Status CheckpointStore::Verify() const {
   }
   // Pass 2: every partition decodes completely.
   for (const TopicPartition& tp : with_offset) {
-    auto r = impl_->Load(tp);
+    auto r = impl_->Load(tp, LoadOptions{});
     if (!r.ok()) return r.status();
   }
   return Status::OK();

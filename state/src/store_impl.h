@@ -2,15 +2,19 @@
 //
 // Private definitions shared by the store's translation units: the pimpls
 // of CheckpointStore and Checkpoint, the per-partition bookkeeping that
-// drives folding, and the fold pass.
+// drives folding, the pending-change index FetchProducer reads, and the
+// fold pass.
 //
 // Locking (acquire in this order; never the other way round):
-//   fold_mu   one folder at a time (background thread or Fold()); owns `pass`
-//   write_mu  serializes every database write; guards failed, last_checkpoint
-//   book_mu   guards books, fold_hint
+//   fold_mu     one folder at a time (background thread or Fold()); owns `pass`
+//   write_mu    serializes every database write; guards failed, last_checkpoint
+//   book_mu     guards books, fold_hint
+//   overlay_mu  guards overlays (held only for map operations)
 // Fold steps compute outside write_mu and take it only to check that no
 // Replace/RemovePartition happened since the pass began (generation) and
-// to write.
+// to write. Every change to an overlay is made under write_mu, right after
+// the database write it mirrors, so an overlay plus the producer keys
+// always give the last committed state (see overlay.cc).
 #pragma once
 
 #include <atomic>
@@ -23,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <rocksdb/db.h>
@@ -40,8 +45,6 @@ namespace state {
 // What the store knows of one partition's stored watermarks, to decide
 // when to fold. Heuristic except `generation` and `max_timestamp`.
 struct PartitionBook {
-  bool stats_known = false;
-  std::uint64_t segment_bytes = 0;
   std::uint64_t delta_bytes = 0;
   std::uint64_t delta_count = 0;
   // Bumped by every committed Replace/RemovePartition: a fold pass begun
@@ -51,20 +54,41 @@ struct PartitionBook {
   std::optional<TimestampMs> max_timestamp;
 };
 
-// One pass folds all deltas up to `through` into the partition's
-// segments, segment by segment in producer order, then deletes them.
+// A producer's last change among a partition's pending deltas.
+struct OverlayEntry {
+  std::uint64_t checkpoint = 0;  // the delta that holds it
+  bool erased = false;
+  std::optional<EpochSeq> watermark;
+  TimestampMs last_seen;
+};
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// The pending (unfolded) changes of one partition, by producer: what
+// FetchProducer consults before the producer's key.
+struct Overlay {
+  std::unordered_map<std::string, OverlayEntry, StringHash, std::equal_to<>> entries;
+  std::size_t bytes = 0;  // approximate heap bytes
+
+  void Set(std::string_view producer, const OverlayEntry& e);
+  // Drops the producer's entry if it is from a checkpoint <= `through`.
+  void EraseIfFolded(std::string_view producer, std::uint64_t through);
+};
+
+// One pass folds all deltas up to `through` into the partition's producer
+// keys, a bounded batch of producers per step, then deletes them.
 struct FoldPass {
   TopicPartition tp;
   std::uint64_t generation = 0;
   std::uint64_t through = 0;
   std::uint64_t delta_bytes = 0;
   std::uint64_t delta_count = 0;
-  std::vector<std::string> delta_values;  // owns the bytes `overlay` views
-  std::vector<DeltaOp> overlay;           // sorted, one op per producer
-  std::size_t overlay_pos = 0;
-  std::string next_lower;                 // lower bound of the next segment
-  bool at_first = true;                   // next segment is the first one
-  std::uint64_t segment_bytes = 0;        // bytes of segments seen so far
+  std::vector<std::string> delta_values;  // owns the bytes `ops` views
+  std::vector<DeltaOp> ops;               // sorted, one op per producer
+  std::size_t pos = 0;                    // next op to fold
 };
 
 Status FromRocks(const rocksdb::Status& s, std::string_view context);
@@ -86,9 +110,11 @@ struct CheckpointStore::Impl {
   mutable std::mutex write_mu;
   Status failed;
 
-  // Mutable: const reads (Load) refresh the fold bookkeeping.
+  // Mutable: const reads (Load, FetchProducer) refresh the bookkeeping.
   mutable std::mutex book_mu;
   mutable std::map<TopicPartition, state::PartitionBook> books;
+  mutable std::mutex overlay_mu;
+  mutable std::map<TopicPartition, std::unique_ptr<state::Overlay>> overlays;
   bool fold_hint = false;
   std::condition_variable fold_cv;
   std::atomic<bool> stop{false};
@@ -97,7 +123,15 @@ struct CheckpointStore::Impl {
   ~Impl();
 
   Status InitMeta();
-  Result<std::optional<LoadedPartition>> Load(const TopicPartition& tp) const;
+  // Rewrites format-1 segments as producer keys, then records version 2.
+  Status UpgradeFromFormat1();
+  Result<std::optional<LoadedPartition>> Load(const TopicPartition& tp, const LoadOptions& lo) const;
+  Result<std::optional<ProducerState>> FetchProducer(const TopicPartition& tp, std::string_view producer) const;
+  // Reads tp's pending deltas into a new overlay (caller holds write_mu).
+  Status BuildOverlayLocked(const TopicPartition& tp) const;
+  // Mirrors a committed delta into tp's overlay, if it has one (caller
+  // holds write_mu).
+  Status ApplyCommittedDelta(const TopicPartition& tp, std::uint64_t checkpoint, std::string_view delta);
   Result<std::optional<state::OffsetRecord>> ReadOffset(const TopicPartition& tp) const;
   Result<TimestampMs> StoredMaxTimestamp(const TopicPartition& tp);
   Status Commit(Checkpoint::Impl& cp);
@@ -109,14 +143,13 @@ struct CheckpointStore::Impl {
   bool NeedsFold(const state::PartitionBook& b) const;
   // Whether the partition's backlog calls for backpressure on commits.
   bool FoldBacklogged(const state::PartitionBook& b) const;
-  // The unfolded delta bytes that trigger a fold.
-  double FoldThreshold(const state::PartitionBook& b) const;
   void FoldLoop();
   void WakeFolder();
 
  private:
   Status StartPass(const TopicPartition& tp);
-  Result<bool> FoldNextSegment(std::size_t* work);
+  // Folds the next batch of the pass; true when the pass ended.
+  Result<bool> FoldNextBatch(std::size_t budget, std::size_t* work);
 };
 
 struct Checkpoint::Impl {

@@ -6,8 +6,10 @@
 // Replaying a suffix of deltas over a base that already contains some of
 // them is harmless: each producer ends with its last op in the replayed
 // range, which is its last op overall. So a reader may apply every delta
-// still stored over every segment, whatever checkpoint each segment was
-// folded through, as long as deltas are only ever deleted oldest first.
+// still stored over every producer key (or format-1 segment), whatever
+// checkpoint each was folded through, as long as deltas are only ever
+// deleted oldest first and a deletion of deltas is durable only once the
+// key writes that folded them are.
 //
 // Thread safety: pure functions.
 #pragma once

@@ -11,7 +11,11 @@
 // - BM_WriteFloor/<puts>/<bytes>: one synced RocksDB write of <puts> puts
 //   of <bytes>-byte values, the floor any encoding pays.
 // - BM_Restore: Load of a partition of 1M producers (folded, plus pending
-//   deltas), and Load + Engine::Restore.
+//   deltas), and Load + Engine::Restore; Load without producers.
+// - BM_FetchProducer/<kind>: FetchProducer in a partition of 1M producers
+//   with 20 pending 10k-producer deltas, warm block cache: 0 = the producer
+//   has a pending change (overlay hit), 1 = folded only (one point read of
+//   its key), 2 = unknown producer (bloom-filtered miss).
 //
 // Timings are taken per iteration with a steady clock, so the counters
 // give percentiles rather than only a mean.
@@ -88,7 +92,7 @@ void BM_Checkpoint(benchmark::State& state) {
   if (!fold) {
     // Diagnostic: the checkpoint write alone, nothing folding beside it.
     so.background_fold = false;
-    so.fold_min_bytes = SIZE_MAX;
+    so.fold_pending_bytes = SIZE_MAX;
     so.fold_max_deltas = SIZE_MAX;
   }
   auto store = CheckpointStore::Open(tmp.path, so).value();
@@ -128,7 +132,7 @@ void BM_Checkpoint(benchmark::State& state) {
   Percentiles(state, std::move(us));
   auto layout = store->DescribeWatermarks(kTp).value();
   state.counters["pending_deltas"] = static_cast<double>(layout.deltas);
-  state.counters["segments"] = static_cast<double>(layout.segments);
+  state.counters["producer_keys"] = static_cast<double>(layout.producer_keys);
 }
 BENCHMARK(BM_Checkpoint)->Args({100, 0, 1})->Iterations(2000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Checkpoint)->Args({10000, 100, 1})->Iterations(300)->Unit(benchmark::kMicrosecond);
@@ -168,38 +172,55 @@ BENCHMARK(BM_WriteFloor)->Args({10000, 16})->Iterations(300)->Unit(benchmark::kM
 // The same bytes as one 10k-producer delta value, in one put.
 BENCHMARK(BM_WriteFloor)->Args({1, 340000})->Iterations(1000)->Unit(benchmark::kMicrosecond);
 
-// Restore of a 1M-producer partition: folded segments plus `deltas`
+StoreOptions KeepDeltasPending() {
+  StoreOptions so;
+  so.background_fold = false;
+  so.fold_pending_bytes = SIZE_MAX;  // keep the deltas pending
+  so.fold_max_deltas = SIZE_MAX;
+  so.fold_total_pending_bytes = SIZE_MAX;
+  return so;
+}
+
+// A 1M-producer partition, folded (one key per producer, as a restore
+// after a fold finds it), plus `deltas` pending 10k-producer deltas.
+// Returns the producers the deltas changed.
+std::vector<int> SeedWithDeltas(const std::string& dir, int deltas) {
+  auto store = CheckpointStore::Open(dir, KeepDeltasPending()).value();
+  Seed(*store, kProducers);
+  std::mt19937 rng(3);
+  std::vector<int> changed;
+  for (int d = 0; d < deltas; ++d) {
+    Checkpoint cp = store->BeginCheckpoint();
+    (void)cp.AddPartitionChanges(kTp, Offset(d + 1), [&](ChangeVisitor& v) {
+      for (int i = 0; i < 10000; ++i) {
+        const int id = static_cast<int>(rng() % kProducers);
+        changed.push_back(id);
+        v.ProducerChanged(ProducerState{ProducerId(id), EpochSeq{Epoch(2), Sequence(static_cast<std::uint64_t>(i))},
+                                        TimestampMs(1'800'000'000'000)});
+      }
+    });
+    if (!store->Commit(std::move(cp)).ok()) std::abort();
+  }
+  return changed;
+}
+
+// Restore of a 1M-producer partition: producer keys plus `deltas`
 // pending 10k-producer deltas.
 void BM_Restore(benchmark::State& state) {
   const int deltas = static_cast<int>(state.range(0));
   const bool into_engine = state.range(1) != 0;
+  const bool producers = state.range(2) != 0;
   TempDir tmp;
-  StoreOptions so;
-  so.background_fold = false;
-  so.fold_min_bytes = SIZE_MAX;  // keep the deltas pending
-  so.fold_max_deltas = SIZE_MAX;
-  {
-    auto store = CheckpointStore::Open(tmp.path, so).value();
-    Seed(*store, kProducers);
-    std::mt19937 rng(3);
-    for (int d = 0; d < deltas; ++d) {
-      Checkpoint cp = store->BeginCheckpoint();
-      (void)cp.AddPartitionChanges(kTp, Offset(d + 1), [&](ChangeVisitor& v) {
-        for (int i = 0; i < 10000; ++i) {
-          v.ProducerChanged(ProducerState{ProducerId(static_cast<int>(rng() % kProducers)),
-                                          EpochSeq{Epoch(2), Sequence(static_cast<std::uint64_t>(i))},
-                                          TimestampMs(1'800'000'000'000)});
-        }
-      });
-      if (!store->Commit(std::move(cp)).ok()) std::abort();
-    }
-  }
-  auto store = CheckpointStore::Open(tmp.path, so).value();  // cold-ish: fresh block cache
+  (void)SeedWithDeltas(tmp.path, deltas);
+  auto store = CheckpointStore::Open(tmp.path, KeepDeltasPending()).value();  // cold-ish: fresh block cache
   std::vector<double> us;
   for (auto _ : state) {
     const auto t0 = Clock::now();
-    auto loaded = store->Load(kTp);
-    if (!loaded.ok() || !loaded->has_value() || (*loaded)->state.producers.size() != kProducers) std::abort();
+    auto loaded = store->Load(kTp, LoadOptions{producers});
+    if (!loaded.ok() || !loaded->has_value() ||
+        (*loaded)->state.producers.size() != (producers ? kProducers : 0)) {
+      std::abort();
+    }
     if (into_engine) {
       Engine engine;
       if (!engine.Restore(kTp, std::move((*loaded)->state)).ok()) std::abort();
@@ -210,9 +231,56 @@ void BM_Restore(benchmark::State& state) {
   }
   Percentiles(state, std::move(us));
 }
-BENCHMARK(BM_Restore)->Args({0, 0})->Iterations(5)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Restore)->Args({20, 0})->Iterations(5)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Restore)->Args({0, 1})->Iterations(5)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Restore)->Args({0, 0, 1})->Iterations(5)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Restore)->Args({20, 0, 1})->Iterations(5)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Restore)->Args({0, 1, 1})->Iterations(5)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Restore)->Args({20, 0, 0})->Iterations(5)->Unit(benchmark::kMillisecond);
+
+// FetchProducer against one seeded directory, shared by the three kinds.
+void BM_FetchProducer(benchmark::State& state) {
+  static TempDir* tmp = nullptr;
+  static std::vector<int> changed;
+  if (!tmp) {
+    tmp = new TempDir();  // lives until exit: the three runs share it
+    changed = SeedWithDeltas(tmp->path, 20);
+    std::sort(changed.begin(), changed.end());
+  }
+  const int kind = static_cast<int>(state.range(0));
+  auto store = CheckpointStore::Open(tmp->path, KeepDeltasPending()).value();
+  std::mt19937 rng(4);
+  auto pick = [&]() -> std::string {
+    if (kind == 0) return ProducerId(changed[rng() % changed.size()]);
+    if (kind == 2) return "absent/" + std::to_string(rng());
+    for (;;) {
+      const int id = static_cast<int>(rng() % kProducers);
+      if (!std::binary_search(changed.begin(), changed.end(), id)) return ProducerId(id);
+    }
+  };
+  // Warm up: the first fetch indexes the pending deltas; then fill the
+  // block cache with index, filter and data blocks.
+  const auto b0 = Clock::now();
+  if (!store->FetchProducer(kTp, pick()).ok()) std::abort();
+  state.counters["first_fetch_ms"] = std::chrono::duration<double, std::milli>(Clock::now() - b0).count();
+  for (int i = 0; i < 200000; ++i) {
+    if (!store->FetchProducer(kTp, pick()).ok()) std::abort();
+  }
+  std::vector<double> us;
+  for (auto _ : state) {
+    const std::string id = pick();
+    const auto t0 = Clock::now();
+    auto r = store->FetchProducer(kTp, id);
+    const auto t1 = Clock::now();
+    if (!r.ok() || r->has_value() != (kind != 2)) std::abort();
+    us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+  }
+  Percentiles(state, std::move(us));
+  auto layout = store->DescribeWatermarks(kTp).value();
+  state.counters["overlay_producers"] = static_cast<double>(layout.overlay_producers);
+  state.counters["overlay_MiB"] = static_cast<double>(layout.overlay_bytes) / (1 << 20);
+}
+BENCHMARK(BM_FetchProducer)->Arg(0)->Iterations(200000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FetchProducer)->Arg(1)->Iterations(200000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FetchProducer)->Arg(2)->Iterations(200000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace exactly

@@ -146,14 +146,12 @@ class Model {
   std::map<std::string, std::string> app_;
 };
 
-// Options that make the store fold and split segments often.
+// Options that make the store fold often, in passes of several steps.
 inline StoreOptions ChurnyOptions() {
   StoreOptions o;
-  o.fold_min_bytes = 0;
+  o.fold_pending_bytes = 2048;
   o.fold_max_deltas = 4;
-  o.fold_ratio = 0.2;
-  o.max_segment_bytes = 1024;
-  o.fold_step_bytes = 4096;
+  o.fold_step_bytes = 512;
   return o;
 }
 

@@ -152,7 +152,7 @@ TEST_F(StateTool, DumpWritesEverythingAsJsonLines) {
   std::istringstream in(r.out);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   ASSERT_EQ(lines.size(), 3u) << r.out;
-  EXPECT_EQ(lines[0].rfind("{\"type\":\"store\",\"dir\":\"" + state_ + "\",\"format_version\":1,\"store_id\":\"", 0),
+  EXPECT_EQ(lines[0].rfind("{\"type\":\"store\",\"dir\":\"" + state_ + "\",\"format_version\":2,\"store_id\":\"", 0),
             0u)
       << lines[0];
   EXPECT_NE(lines[0].find("\"last_checkpoint\":1,\"last_checkpoint_unix_ms\":"), std::string::npos) << lines[0];
@@ -262,7 +262,7 @@ TEST_F(StateTool, ReadingWorksWhileAWriterKeepsCheckpointing) {
   // can, as a busy relay does, while the reading commands run.
   StoreOptions wo;
   wo.create_if_missing = false;
-  wo.fold_min_bytes = 1;  // fold often: files come and go
+  wo.fold_pending_bytes = 1;  // fold often: files come and go
   auto writer = CheckpointStore::Open(state_, wo);
   ASSERT_TRUE(writer.ok()) << writer.status().ToString();
   std::atomic<bool> stop{false};

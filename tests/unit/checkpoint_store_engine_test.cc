@@ -150,7 +150,7 @@ TEST(CheckpointStoreEngine, RestoredEngineMatchesOneThatNeverStopped) {
   so.sync = false;
   so.background_fold = false;
   so.fold_max_deltas = 3;
-  so.max_segment_bytes = 1024;
+  so.fold_step_bytes = 512;
   auto store = CheckpointStore::Open(tmp.path, so).value();
   Traffic traffic(2024, 60, 10);
   std::size_t delivered = 0;

@@ -1,8 +1,8 @@
 // Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
 //
-// Checkpoint store: folding watermark deltas into segments never changes
-// what Load returns, whatever the fold schedule (inline steps interleaved
-// with commits, a background thread, reopen mid-pass), segment splits and
+// Checkpoint store: folding watermark deltas into producer keys never
+// changes what Load returns, whatever the fold schedule (inline steps
+// interleaved with commits, a background thread, reopen mid-pass) and
 // erasures (the producer-TTL purge path).
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -97,50 +97,49 @@ void ExpectModel(const CheckpointStore& store, const Churn& churn, std::int64_t 
   EXPECT_EQ((*l)->state.producers, churn.Model());
 }
 
-StoreOptions SmallSegments(bool background) {
+StoreOptions SmallFolds(bool background) {
   StoreOptions o;
   o.background_fold = background;
-  o.fold_min_bytes = 0;
+  o.fold_pending_bytes = 4096;
   o.fold_max_deltas = 2;
-  o.fold_ratio = 0.1;
-  o.max_segment_bytes = 512;  // forces many splits
-  o.fold_step_bytes = 2048;   // passes span several commits
-  o.sync = false;             // speed; atomicity does not depend on it
+  o.fold_step_bytes = 1024;  // passes span several commits
+  o.sync = false;            // speed; atomicity does not depend on it
   return o;
 }
 
 TEST(CheckpointStoreFold, InlineFoldInterleavedWithCommits) {
   TempDir tmp;
   Churn churn(1234, 800);
-  auto store = CheckpointStore::Open(tmp.path, SmallSegments(false)).value();
+  auto store = CheckpointStore::Open(tmp.path, SmallFolds(false)).value();
   for (int round = 1; round <= 150; ++round) {
     Commit(*store, round, churn.Next(round % 7 == 0 ? 300 : 15));
     if (round % 10 == 0) ExpectModel(*store, churn, round);
     if (round % 50 == 0) {
       store.reset();  // reopen mid-pass
-      store = CheckpointStore::Open(tmp.path, SmallSegments(false)).value();
+      store = CheckpointStore::Open(tmp.path, SmallFolds(false)).value();
       ExpectModel(*store, churn, round);
     }
   }
   ASSERT_TRUE(store->Fold().ok());
   ExpectModel(*store, churn, 150);
   auto layout = store->DescribeWatermarks(kTp).value();
-  EXPECT_GT(layout.segments, 20u);  // split many times
-  EXPECT_EQ(layout.deltas, 0u);     // all folded
+  EXPECT_EQ(layout.producer_keys, churn.Model().size());  // one key per live producer
+  EXPECT_EQ(layout.segments, 0u);
+  EXPECT_EQ(layout.deltas, 0u);  // all folded
   EXPECT_TRUE(store->Verify().ok());
 }
 
 TEST(CheckpointStoreFold, BackgroundFoldRacesCommitsAndLoads) {
   TempDir tmp;
   Churn churn(99, 2000);
-  auto store = CheckpointStore::Open(tmp.path, SmallSegments(true)).value();
+  auto store = CheckpointStore::Open(tmp.path, SmallFolds(true)).value();
   for (int round = 1; round <= 200; ++round) {
     Commit(*store, round, churn.Next(40));
     if (round % 5 == 0) ExpectModel(*store, churn, round);
   }
-  EXPECT_GE(store->DescribeWatermarks(kTp).value().segments, 1u);  // the folder ran
+  EXPECT_GE(store->DescribeWatermarks(kTp).value().producer_keys, 1u);  // the folder ran
   store.reset();
-  store = CheckpointStore::Open(tmp.path, SmallSegments(true)).value();
+  store = CheckpointStore::Open(tmp.path, SmallFolds(true)).value();
   ExpectModel(*store, churn, 200);
   EXPECT_TRUE(store->Verify().ok());
 }
@@ -148,7 +147,7 @@ TEST(CheckpointStoreFold, BackgroundFoldRacesCommitsAndLoads) {
 TEST(CheckpointStoreFold, ReplaceDuringAFoldPassWins) {
   TempDir tmp;
   Churn churn(7, 500);
-  StoreOptions o = SmallSegments(false);
+  StoreOptions o = SmallFolds(false);
   o.fold_step_bytes = 256;  // a pass takes many steps
   auto store = CheckpointStore::Open(tmp.path, o).value();
   for (int round = 1; round <= 20; ++round) Commit(*store, round, churn.Next(50));
@@ -169,8 +168,8 @@ TEST(CheckpointStoreFold, ReplaceDuringAFoldPassWins) {
 
 TEST(CheckpointStoreFold, EverythingErasedLeavesAnEmptyPartition) {
   TempDir tmp;
-  StoreOptions o = SmallSegments(false);
-  o.fold_min_bytes = 1 << 30;  // only explicit folds
+  StoreOptions o = SmallFolds(false);
+  o.fold_pending_bytes = 1 << 30;  // only explicit folds
   o.fold_max_deltas = 1000;
   auto store = CheckpointStore::Open(tmp.path, o).value();
   std::vector<std::pair<std::string, std::optional<ProducerState>>> add;
@@ -190,7 +189,7 @@ TEST(CheckpointStoreFold, EverythingErasedLeavesAnEmptyPartition) {
   ASSERT_TRUE(store->Fold().ok());
   EXPECT_TRUE(store->Load(kTp).value()->state.producers.empty());
   auto layout = store->DescribeWatermarks(kTp).value();
-  EXPECT_EQ(layout.segments, 1u);  // the first segment stays, empty
+  EXPECT_EQ(layout.producer_keys, 0u);  // erasures delete the keys
   EXPECT_EQ(layout.deltas, 0u);
   EXPECT_TRUE(store->Verify().ok());
 }

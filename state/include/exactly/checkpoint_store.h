@@ -34,11 +34,23 @@
 //   failed sync for data that did reach the disk, present as a whole).
 // - Checkpoints covering the same partition must be committed in the
 //   order they were built (one at a time is the normal use).
-// - Watermarks are stored as one delta value per partition and checkpoint,
-//   folded into producer-range segments in the background (or inline, see
-//   StoreOptions). Folding never changes what Load returns. If commits
-//   outrun the fold, Commit applies backpressure (one fold step per commit)
-//   so that restore time and disk use stay bounded.
+// - Watermarks are stored as one delta value per partition and checkpoint
+//   (Commit stays one put per partition, whatever the number of changed
+//   producers), folded in the background (or inline, see StoreOptions)
+//   into one key per producer. Folding never changes what Load or
+//   FetchProducer return. If commits outrun the fold, Commit applies
+//   backpressure (one fold step per commit) so that restore time, disk use
+//   and memory stay bounded.
+// - As a ProducerSource, the store answers FetchProducer(tp, producer)
+//   with the producer's state as of the last committed checkpoint: from
+//   an in-memory index of the partition's pending (unfolded) deltas, else
+//   with one point read of the producer's key. The index of a partition is
+//   built on its first fetch and is bounded by the fold thresholds
+//   (StoreOptions::fold_pending_bytes, fold_total_pending_bytes), as is a
+//   fold pass. Beyond those, the store holds per-producer state in memory
+//   only for what a call hands over (a full Load's result, a
+//   ReplacePartition) and, once, while upgrading a format-1 directory (one
+//   partition at a time): memory does not grow with the producers stored.
 // - Errors: kBusy (retryable) when another process has the directory
 //   open; kNotSupported for a directory written in a newer on-disk format;
 //   kCorruption naming the damaged item (see README "Recovering a corrupt
@@ -65,6 +77,7 @@
 #include "exactly/engine.h"
 #include "exactly/function_ref.h"
 #include "exactly/partition_state.h"
+#include "exactly/producer_source.h"
 #include "exactly/status.h"
 #include "exactly/types.h"
 
@@ -75,8 +88,11 @@ class CheckpointStore;
 
 // The store's on-disk format version. A directory with a larger version is
 // refused with kNotSupported; a smaller one is upgraded when opened for
-// writing (none exists yet).
-inline constexpr std::uint32_t kStoreFormatVersion = 1;
+// writing. Version 1 kept folded watermarks in producer-range segments;
+// version 2 keeps one key per producer. A version-1 directory opened
+// read-only still Loads (its segments are read), but FetchProducer on it
+// returns kNotSupported: open it for writing once to upgrade it.
+inline constexpr std::uint32_t kStoreFormatVersion = 2;
 
 struct StoreOptions {
   bool create_if_missing = true;
@@ -93,26 +109,32 @@ struct StoreOptions {
   // at a time. 0 disables.
   std::size_t purge_budget = 1024;
 
-  // --- watermark folding (tuning; defaults suit 1 to 10^6 producers) ---
+  // --- watermark folding (tuning; defaults suit 1 to 10^7 producers) ---
   // Fold in a store-owned background thread. When false, Commit runs one
   // bounded fold step itself after the checkpoint is durable, and Fold()
   // may be called by the owner at any time.
   bool background_fold = true;
-  // A partition's deltas are folded into its segments once they exceed
-  // max(fold_min_bytes, fold_ratio * segment bytes), or there are more
-  // than fold_max_deltas of them.
-  std::size_t fold_min_bytes = 256 << 10;
-  double fold_ratio = 0.5;
+  // A partition's pending deltas are folded into its producer keys once
+  // they exceed fold_pending_bytes or there are more than fold_max_deltas
+  // of them. This bounds the partition's in-memory index of pending
+  // changes (about 3x these bytes) and the deltas a restore replays.
+  std::size_t fold_pending_bytes = 4 << 20;
   std::size_t fold_max_deltas = 1024;
-  // Segment bytes rewritten per fold step (a bound on each step's work).
+  // The same bound over all partitions together: past it the partition
+  // with the most pending bytes is folded, whatever its own thresholds.
+  std::size_t fold_total_pending_bytes = 64 << 20;
+  // Delta bytes folded per fold step (a bound on each step's work).
   std::size_t fold_step_bytes = 512 << 10;
   // Backpressure: when a partition's unfolded deltas exceed this many times
   // the fold threshold (commits outrunning the background fold), each
-  // Commit covering it also waits for one fold step. Keeps restore time and
-  // disk use bounded. 0 disables.
+  // Commit covering it also waits for one fold step. Keeps restore time,
+  // disk use and memory bounded. 0 disables.
   std::size_t fold_backlog_factor = 3;
-  // A folded segment larger than this is split.
-  std::size_t max_segment_bytes = 64 << 10;
+
+  // RocksDB block cache (data, index and bloom filter blocks), shared by
+  // Load, FetchProducer and the fold. FetchProducer stays a few µs as long
+  // as the partition's index and filter blocks fit.
+  std::size_t block_cache_bytes = 64 << 20;
 
   // Tests: inject write/sync failures below RocksDB. Null in production.
   std::shared_ptr<StoreFaultInjector> fault_injector;
@@ -133,10 +155,25 @@ struct StoreInfo {
 
 // How a partition's watermarks are laid out on disk (inspection, tests).
 struct WatermarkLayout {
-  std::size_t segments = 0;       // folded producer-range segments
+  std::size_t producer_keys = 0;   // folded producers, one key each
+  std::size_t producer_bytes = 0;  // their keys and values
+  std::size_t segments = 0;        // format-1 producer-range segments (not upgraded yet)
   std::size_t segment_bytes = 0;
-  std::size_t deltas = 0;         // per-checkpoint deltas not folded yet
+  std::size_t deltas = 0;          // per-checkpoint deltas not folded yet
   std::size_t delta_bytes = 0;
+  // The partition's in-memory index of pending changes (FetchProducer),
+  // in this process: producers in it and approximate bytes (0 until the
+  // partition's first fetch).
+  std::size_t overlay_producers = 0;
+  std::size_t overlay_bytes = 0;
+};
+
+// What Load reads.
+struct LoadOptions {
+  // false: the offset, the clock and the in-progress messages only, in time
+  // independent of the number of stored producers (state.producers stays
+  // empty; page producers in through FetchProducer).
+  bool producers = true;
 };
 
 struct LoadedPartition {
@@ -193,12 +230,12 @@ class Checkpoint {
   std::unique_ptr<Impl> impl_;
 };
 
-class CheckpointStore {
+class CheckpointStore final : public ProducerSource {
  public:
   // Opens (or creates) the state directory `dir`.
   static Result<std::unique_ptr<CheckpointStore>> Open(const std::string& dir, const StoreOptions& options = {});
 
-  ~CheckpointStore();
+  ~CheckpointStore() override;
   CheckpointStore(const CheckpointStore&) = delete;
   CheckpointStore& operator=(const CheckpointStore&) = delete;
 
@@ -210,9 +247,17 @@ class CheckpointStore {
   Result<std::vector<TopicPartition>> ListPartitions() const;
   // The checkpointed state of `tp`, or nullopt if no checkpoint covered it.
   Result<std::optional<LoadedPartition>> Load(const TopicPartition& tp) const;
+  Result<std::optional<LoadedPartition>> Load(const TopicPartition& tp, const LoadOptions& options) const;
+  // ProducerSource: the producer's state as of the last committed
+  // checkpoint covering tp; nullopt if none recorded it or it was erased.
+  // A few µs with a warm block cache, whatever the partition's size (the
+  // first call for a partition also reads its pending deltas). Safe
+  // alongside Commit and the fold.
+  Result<std::optional<ProducerState>> FetchProducer(const TopicPartition& tp,
+                                                     std::string_view producer) const override;
   // Only the next offset (cheap: one point read).
   Result<std::optional<Offset>> LoadOffset(const TopicPartition& tp) const;
-  // Counts the partition's watermark segments and pending deltas.
+  // Counts the partition's producer keys and pending deltas.
   Result<WatermarkLayout> DescribeWatermarks(const TopicPartition& tp) const;
   // Reads and decodes every stored item; kCorruption names the first bad
   // one. Takes time proportional to the store's size (tools, not hot path).
@@ -224,7 +269,7 @@ class CheckpointStore {
   // for what a failure means to the caller.
   Status Commit(Checkpoint&& checkpoint);
   // Folds the pending watermark deltas of every partition (whatever the
-  // thresholds) until none is left or about `max_bytes` of segments were
+  // thresholds) until none is left or about `max_bytes` of deltas were
   // processed. For tools and tests; the store folds by itself otherwise.
   // Safe alongside Commit and the background fold.
   Status Fold(std::size_t max_bytes = SIZE_MAX);
