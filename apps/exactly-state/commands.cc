@@ -78,7 +78,8 @@ class Session {
 
  private:
   // Every partition, loaded; nullopt (after printing the error) on failure.
-  std::optional<std::vector<std::pair<TopicPartition, LoadedPartition>>> LoadAll(int* status) {
+  std::optional<std::vector<std::pair<TopicPartition, LoadedPartition>>> LoadAll(int* status,
+                                                                                 const LoadOptions& lo = {}) {
     auto tps = store_->ListPartitions();
     if (!tps.ok()) {
       *status = Fail(err_, tps.status(), "listing partitions");
@@ -86,7 +87,7 @@ class Session {
     }
     std::vector<std::pair<TopicPartition, LoadedPartition>> all;
     for (const TopicPartition& tp : *tps) {
-      auto p = store_->Load(tp);
+      auto p = store_->Load(tp, lo);
       if (!p.ok()) {
         *status = Fail(err_, p.status(), fmt::format("loading {}", Printable(tp.ToString())));
         return std::nullopt;
@@ -132,11 +133,23 @@ class Session {
 
   int Show() {
     int status = kExitOk;
-    auto all = LoadAll(&status);
+    // One producer: its state is a point read per partition, not a load of
+    // every producer (except in a format-1 directory, read as it is).
+    auto all = LoadAll(&status, LoadOptions{.producers = false});
     if (!all) return status;
     std::vector<std::vector<std::string>> rows;
     rows.push_back({"TOPIC", "PARTITION", "WATERMARK", "LAST_SEEN", "IN_PROGRESS"});
-    for (const auto& [tp, p] : *all) {
+    for (auto& [tp, p] : *all) {
+      auto fetched = store_->FetchProducer(tp, o_.producer);
+      if (!fetched.ok() && fetched.status().code() == Code::kNotSupported) {
+        auto full = store_->Load(tp);
+        if (!full.ok()) return Fail(err_, full.status(), fmt::format("loading {}", Printable(tp.ToString())));
+        if (*full) p = std::move(**full);
+      } else if (!fetched.ok()) {
+        return Fail(err_, fetched.status(), fmt::format("reading {}", Printable(tp.ToString())));
+      } else if (*fetched) {
+        p.state.producers.push_back(std::move(**fetched));
+      }
       auto it = std::find_if(p.state.producers.begin(), p.state.producers.end(),
                              [&](const ProducerState& s) { return s.producer == o_.producer; });
       std::string messages;

@@ -447,16 +447,28 @@ Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
 Status CheckpointStore::Fold(std::size_t max_bytes) {
   if (impl_->options.read_only) return Status::FailedPrecondition("Fold: store opened read-only");
   // An explicit fold covers every partition, including those this process
-  // has not touched, so learn what is stored first.
+  // has not touched, so learn what is pending first (deltas only: the
+  // producer keys need not be read).
   auto parts = ListPartitions();
   if (!parts.ok()) return parts.status();
   for (const TopicPartition& tp : *parts) {
-    auto layout = DescribeWatermarks(tp);
-    if (!layout.ok()) return layout.status();
+    const std::string dprefix = WatermarkTagPrefix(tp, kDeltaTag);
+    const std::string dend = PrefixEnd(dprefix);
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice upper(dend);
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro));
+    std::uint64_t bytes = 0;
+    std::uint64_t count = 0;
+    for (it->Seek(dprefix); it->Valid(); it->Next()) {
+      bytes += it->value().size();
+      ++count;
+    }
+    EXACTLY_RETURN_IF_ERROR(FromRocks(it->status(), fmt::format("fold of {}", tp.ToString())));
     std::lock_guard lk(impl_->book_mu);
     PartitionBook& book = impl_->books[tp];
-    book.delta_bytes = layout->delta_bytes;
-    book.delta_count = layout->deltas;
+    book.delta_bytes = bytes;
+    book.delta_count = count;
   }
   std::size_t done = 0;
   while (done < max_bytes) {

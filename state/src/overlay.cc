@@ -125,14 +125,15 @@ Status CheckpointStore::Impl::ApplyCommittedDelta(const TopicPartition& tp, std:
   std::vector<DeltaOp> ops;
   Status st = DecodeDelta(delta, &ops);
   std::lock_guard ol(overlay_mu);
-  Overlay& overlay = *overlays[tp];
+  auto it = overlays.find(tp);
+  if (it == overlays.end()) return Status::OK();
   if (!st.ok()) {
     // We encoded it ourselves, so this is a bug; do not serve a partial
     // index: drop it, the next fetch rebuilds it from the database.
-    overlays.erase(tp);
+    overlays.erase(it);
     return st;
   }
-  for (const DeltaOp& op : ops) overlay.Set(op.producer, EntryOf(op, checkpoint));
+  for (const DeltaOp& op : ops) it->second->Set(op.producer, EntryOf(op, checkpoint));
   return Status::OK();
 }
 

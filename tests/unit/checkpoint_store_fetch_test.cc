@@ -281,7 +281,7 @@ TEST(CheckpointStoreFetch, OverlayStaysUnderItsBoundWithManyProducers) {
   ASSERT_TRUE(CommitOps(*store, 0, 1, {}).ok());
   ASSERT_FALSE(store->FetchProducer(Tp(0), "x").value().has_value());  // builds the overlay
   constexpr int kPerCommit = 2000;
-  constexpr int kCommits = 150;  // 300k distinct producers in all
+  constexpr int kCommits = 100;  // 200k distinct producers in all
   std::size_t peak = 0;
   std::size_t delta_bytes = 0;
   std::size_t indexed = 0;
@@ -292,6 +292,7 @@ TEST(CheckpointStoreFetch, OverlayStaysUnderItsBoundWithManyProducers) {
       ops.emplace_back(id, ProducerState{id, EpochSeq{Epoch(1), Sequence(static_cast<std::uint64_t>(i))}, TimestampMs(c)});
     }
     ASSERT_TRUE(CommitOps(*store, 0, c + 2, ops).ok());
+    if (c % 3 != 1) continue;  // DescribeWatermarks counts every key: not every time
     const WatermarkLayout layout = store->DescribeWatermarks(Tp(0)).value();
     peak = std::max(peak, layout.overlay_bytes);
     delta_bytes = std::max(delta_bytes, layout.delta_bytes);
@@ -300,13 +301,13 @@ TEST(CheckpointStoreFetch, OverlayStaysUnderItsBoundWithManyProducers) {
   EXPECT_GE(indexed, static_cast<std::size_t>(kPerCommit));  // the overlay was in use
   // Pending deltas stay within the threshold plus what one fold step
   // cannot absorb; the overlay within a small multiple of that, while all
-  // 300k producers would take ~20x more.
+  // 200k producers would take ~15x more.
   const std::size_t bound = 4 * (so.fold_pending_bytes + 2 * kPerCommit * 40);
   EXPECT_LE(delta_bytes, so.fold_pending_bytes + 2 * kPerCommit * 40);
   EXPECT_LE(peak, bound);
   EXPECT_GT(static_cast<std::size_t>(kPerCommit) * kCommits * 60, 10 * bound);
   // Spot checks, from the overlay and from keys.
-  for (int i : {0, 1234, 150000, 299999}) {
+  for (int i : {0, 1234, 150000, 199999}) {
     const std::string id = "svc/producer-" + std::to_string(i);
     auto r = store->FetchProducer(Tp(0), id).value();
     ASSERT_TRUE(r.has_value()) << id;

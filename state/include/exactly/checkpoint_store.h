@@ -46,8 +46,11 @@
 //   an in-memory index of the partition's pending (unfolded) deltas, else
 //   with one point read of the producer's key. The index of a partition is
 //   built on its first fetch and is bounded by the fold thresholds
-//   (StoreOptions::fold_pending_bytes); nothing else in the store keeps
-//   per-producer state in memory.
+//   (StoreOptions::fold_pending_bytes, fold_total_pending_bytes), as is a
+//   fold pass. Beyond those, the store holds per-producer state in memory
+//   only for what a call hands over (a full Load's result, a
+//   ReplacePartition) and, once, while upgrading a format-1 directory (one
+//   partition at a time): memory does not grow with the producers stored.
 // - Errors: kBusy (retryable) when another process has the directory
 //   open; kNotSupported for a directory written in a newer on-disk format;
 //   kCorruption naming the damaged item (see README "Recovering a corrupt
