@@ -72,6 +72,7 @@ declare -A QUICK_ARGS=(
   [relay_recipe_bench]="--records 20000 --runs 1 --per-record-records 2000"
   [relay_chunked_bench]="--messages 8 --runs 1"
   [relay_interval_bench]="--records 10000 --runs 1 --crashes 1 --intervals 10,100,1000"
+  [producers_bench]="--producers 1000,100000"
 )
 # Wall-clock limit per program, so one hung program cannot stall the run.
 FULL_TIMEOUT=${BENCH_TIMEOUT:-1800}

@@ -76,13 +76,13 @@ std::string DatabaseFileIn(const std::string& dir) {
   std::error_code ec;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    // RocksDB's own names: 000123.log, 000123.sst, MANIFEST-000123.
+    // Data lives in RocksDB's write-ahead logs and tables (000123.log,
+    // 000123.sst), which it creates only after CURRENT. IDENTITY and a
+    // MANIFEST alone are a creation killed before CURRENT was written: no
+    // checkpoint can have been committed, so that directory is new.
     const std::string stem = it->path().stem().string();
     const bool numbered = !stem.empty() && std::all_of(stem.begin(), stem.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (name.starts_with("MANIFEST-") || name == "IDENTITY" ||
-        (numbered && (name.ends_with(".sst") || name.ends_with(".log")))) {
-      return name;
-    }
+    if (numbered && (name.ends_with(".sst") || name.ends_with(".log"))) return name;
   }
   return "";
 }

@@ -144,6 +144,29 @@ TEST(CheckpointStoreSafety, ForeignDatabaseIsRefused) {
   EXPECT_NE(r.status().message().find("no format version"), std::string_view::npos) << r.status().ToString();
 }
 
+// A process killed while creating the directory, after RocksDB wrote
+// IDENTITY and its first MANIFEST but before CURRENT: nothing was ever
+// committed there, so the next start creates the store instead of
+// refusing the directory as damaged.
+TEST(CheckpointStoreSafety, CreationKilledBeforeCurrentOpensAsNew) {
+  TempDir tmp;
+  {
+    auto s = CheckpointStore::Open(tmp.path).value();
+  }
+  namespace fs = std::filesystem;
+  for (const auto& e : fs::directory_iterator(tmp.path)) {
+    const std::string name = e.path().filename().string();
+    if (name != "IDENTITY" && !name.starts_with("MANIFEST-")) fs::remove_all(e.path());
+  }
+  ASSERT_TRUE(fs::exists(fs::path(tmp.path) / "IDENTITY"));
+  auto r = CheckpointStore::Open(tmp.path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto parts = (*r)->ListPartitions();
+  ASSERT_TRUE(parts.ok());
+  EXPECT_TRUE(parts->empty());
+  EXPECT_TRUE(CommitRound(**r, 1).ok());
+}
+
 TEST(CheckpointStoreSafety, DamagedCurrentFileIsCorruption) {
   TempDir tmp;
   {
