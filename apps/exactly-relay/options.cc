@@ -217,7 +217,12 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
 
   kafka::KafkaConfig base;
   base.Set("bootstrap.servers", o.brokers);
-  auto consumer = BuildClientConfig(base, o.properties, o.consumer_properties, "consumer");
+  // A relay that dies without leaving the group keeps its partitions until
+  // its session expires: with librdkafka's 45 s default the output stalls
+  // that long. -X / --consumer-X session.timeout.ms=... still wins.
+  kafka::KafkaConfig consumer_base = base;
+  consumer_base.Set("session.timeout.ms", std::string(kDefaultSessionTimeoutMs));
+  auto consumer = BuildClientConfig(consumer_base, o.properties, o.consumer_properties, "consumer");
   if (!consumer.ok()) return consumer.status();
   auto producer = BuildClientConfig(base, o.properties, o.producer_properties, "producer");
   if (!producer.ok()) return producer.status();
