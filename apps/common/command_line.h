@@ -5,7 +5,8 @@
 // config file), turn Boost's exceptions into a Status, report --help.
 // What the options mean stays with each app.
 //
-// Thread safety: pure function (Boost's parsers keep no global state).
+// Thread safety: no state of its own; the options' notifiers write the
+// caller's variables.
 #pragma once
 
 #include <boost/program_options.hpp>

@@ -53,12 +53,12 @@ struct Reassembled {
 // of their first record (partition by partition).
 Result<std::vector<Reassembled>> ReassembleByHand(const std::vector<OwnedRecord>& records);
 
-// The demo's traffic (stamped messages, 5% of windows re-sent, a zombie
-// and a restarted producer, malformed, corrupt and unstamped records) from
-// two producers <prefix>-0/1, `messages` each, into partitions
-// 0..partitions-1 of `topic`, plus chunked messages of the sizes in
-// `large_messages` (the mock keeps only about 5 MiB per partition). An
-// idempotent producer, so the broker adds no duplicates of its own.
+// The demo's traffic generator (demo_traffic.h; its defaults otherwise)
+// with two producers <prefix>-0/1, `messages` each, 5% of windows re-sent,
+// into partitions 0..partitions-1 of `topic`, and chunked messages of the
+// sizes in `large_messages` only (the mock keeps about 5 MiB per
+// partition). An idempotent producer, so the broker adds no duplicates of
+// its own.
 // Fails the current test with ASSERTs: call under ASSERT_NO_FATAL_FAILURE.
 void GenerateRelayInput(const std::string& bootstraps, const std::string& topic, int partitions,
                         const std::string& prefix, std::uint64_t messages,
