@@ -8,6 +8,7 @@
 # Targets (one per corpus folder): engine, envelope, state (state_decode_fuzz),
 # recorded_log (the JSON-lines reader and writer).
 #   FUZZ_SECONDS=600 scripts/fuzz.sh engine
+#   FUZZ_BUILD_ONLY=1 scripts/fuzz.sh   build the targets, run nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-20}
@@ -26,6 +27,7 @@ for t in "${targets[@]}"; do
   case "$t" in state) names+=(state_decode_fuzz) ;; *) names+=("${t}_fuzz") ;; esac
 done
 cmake --build build-fuzz -j "$JOBS" --target "${names[@]}"
+[ -n "${FUZZ_BUILD_ONLY:-}" ] && exit 0
 
 status=0
 for i in "${!targets[@]}"; do

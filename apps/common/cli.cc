@@ -2,6 +2,8 @@
 #include "cli.h"
 
 #include <csignal>
+#include <exception>
+#include <iostream>
 
 namespace exactly::apps {
 
@@ -23,6 +25,15 @@ void InstallShutdownHandlers() {
 
 bool ShutdownRequested() noexcept { return g_signal != 0; }
 int ShutdownSignal() noexcept { return g_signal; }
+
+int RunMain(std::string_view app, int (*run)(int, char**), int argc, char** argv, int failure_status) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << app << ": " << e.what() << "\n";
+    return failure_status;
+  }
+}
 
 Status ApplyProperties(const std::vector<std::string>& pairs, kafka::KafkaConfig& config) {
   for (const auto& p : pairs) EXACTLY_RETURN_IF_ERROR(config.SetPair(p));

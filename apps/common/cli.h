@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exactly/kafka/config.h"
@@ -21,6 +22,11 @@ void InstallShutdownHandlers();
 bool ShutdownRequested() noexcept;
 // The signal that requested shutdown, 0 if none.
 int ShutdownSignal() noexcept;
+
+// main() of an app: returns run(argc, argv); an exception escaping it
+// (bad_alloc, a library throwing) becomes "<app>: <what>" on stderr and
+// `failure_status`, rather than std::terminate's abort.
+int RunMain(std::string_view app, int (*run)(int, char**), int argc, char** argv, int failure_status = 1);
 
 // Applies each "key=value" (-X) to `config`; the error names the bad one.
 Status ApplyProperties(const std::vector<std::string>& pairs, kafka::KafkaConfig& config);

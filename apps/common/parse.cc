@@ -8,6 +8,11 @@
 
 namespace exactly::apps {
 
+Status NotAnInteger(std::string_view text, bool is_signed) {
+  return Status::InvalidArgument(
+      fmt::format("'{}' is not {} integer in range", text, is_signed ? "an" : "a non-negative"));
+}
+
 Result<std::int64_t> ParseDurationMs(std::string_view text) {
   const auto bad = [&] {
     return Status::InvalidArgument(

@@ -136,11 +136,4 @@ int Run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return Run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "exactly-broker: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return exactly::apps::RunMain("exactly-broker", &Run, argc, argv); }

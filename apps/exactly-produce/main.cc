@@ -179,11 +179,4 @@ int Run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return Run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "exactly-produce: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return exactly::apps::RunMain("exactly-produce", &Run, argc, argv); }

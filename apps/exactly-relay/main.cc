@@ -3,7 +3,6 @@
 // exactly-relay: the dedup relay (see --help and docs/RELAY.md).
 
 #include <cstdio>
-#include <exception>
 #include <iostream>
 #include <string>
 
@@ -38,10 +37,5 @@ int Main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return Main(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "exactly-relay: " << e.what() << "\n";
-    return exactly::relay_app::kExitFailure;
-  }
+  return exactly::apps::RunMain("exactly-relay", &Main, argc, argv, exactly::relay_app::kExitFailure);
 }

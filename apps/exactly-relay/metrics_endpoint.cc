@@ -7,11 +7,23 @@
 
 namespace exactly::relay_app {
 
+namespace {
+// The version exactly_build_info reports (the project's, from CMake).
+constexpr std::string_view kBuildVersion = EXACTLY_VERSION;
+}  // namespace
+
 Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::Create() {
   auto e = std::make_unique<MetricsEndpoint>();
   auto m = kafka::RelayMetrics::Create(e->registry_);
   if (!m.ok()) return m.status();
   e->metrics_ = std::move(*m);
+  // The Prometheus convention for "which version runs where": a constant
+  // 1, the version in a label, so queries can join on it.
+  auto info = e->registry_.AddGauge("exactly_build_info", "Always 1; the exactly version of this relay.", {"version"});
+  if (!info.ok()) return info.status();
+  auto series = (*info)->With({kBuildVersion});
+  if (!series.ok()) return series.status();
+  (*series)->Set(1);
   return e;
 }
 

@@ -1,7 +1,8 @@
 // Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
 //
 // exactly-relay's /metrics: a registry with the relay's metrics
-// (kafka::RelayMetrics, docs/OPERATIONS.md) served on --metrics-address:
+// (kafka::RelayMetrics, docs/OPERATIONS.md) and exactly_build_info{version}
+// served on --metrics-address:
 // --metrics-port. Create before the Relay (its checkpoint observer goes
 // into RelayOptions), Start, then Update(relay) on the loop thread after
 // every RunFor slice. Destroy after the Relay is closed; the server stops

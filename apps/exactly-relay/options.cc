@@ -4,11 +4,9 @@
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
-#include <charconv>
-#include <fstream>
 #include <limits>
-#include <sstream>
 
+#include "command_line.h"
 #include "parse.h"
 
 namespace exactly::relay_app {
@@ -143,24 +141,12 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
   po::options_description all;
   all.add(main).add(engine).add(clients).add(demo);
 
-  std::ostringstream help;
-  help << kUsage << kDescription << "\n" << all;
-  if (help_text != nullptr) *help_text = help.str();
-
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
-    if (vm.count("config")) {
-      const std::string path = vm["config"].as<std::string>();
-      std::ifstream in(path);
-      if (!in) return Status::InvalidArgument(fmt::format("--config: cannot open '{}'", path));
-      po::store(po::parse_config_file(in, all), vm);
-    }
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return Status::InvalidArgument(e.what());
-  }
-  if (vm.count("help")) {
+  auto help = apps::ParseCommandLine(
+      argc, argv, {.usage = kUsage, .description = kDescription, .visible = &all, .config_option = "config"}, vm,
+      help_text);
+  if (!help.ok()) return help.status();
+  if (*help) {
     o.help = true;
     return o;
   }
@@ -235,7 +221,12 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
 
   kafka::KafkaConfig base;
   base.Set("bootstrap.servers", o.brokers);
-  auto consumer = BuildClientConfig(base, o.properties, o.consumer_properties, "consumer");
+  // A relay that dies without leaving the group keeps its partitions until
+  // its session expires: with librdkafka's 45 s default the output stalls
+  // that long. -X / --consumer-X session.timeout.ms=... still wins.
+  kafka::KafkaConfig consumer_base = base;
+  consumer_base.Set("session.timeout.ms", std::string(kDefaultSessionTimeoutMs));
+  auto consumer = BuildClientConfig(consumer_base, o.properties, o.consumer_properties, "consumer");
   if (!consumer.ok()) return consumer.status();
   auto producer = BuildClientConfig(base, o.properties, o.producer_properties, "producer");
   if (!producer.ok()) return producer.status();

@@ -21,6 +21,11 @@
 
 namespace exactly::relay_app {
 
+// The consumer's session.timeout.ms unless -X / --consumer-X sets it
+// (librdkafka's default is 45 s): how long a crashed relay's partitions
+// wait before the group gives them to another member.
+inline constexpr std::string_view kDefaultSessionTimeoutMs = "10000";
+
 struct AppOptions {
   bool help = false;
   bool demo = false;
@@ -40,7 +45,8 @@ struct AppOptions {
   // -X (both clients), --consumer-X, --producer-X, in the order given.
   std::vector<std::string> properties, consumer_properties, producer_properties;
   // Everything the relay itself takes (topics, group, bounds...). The
-  // client configs hold only the user's properties and bootstrap.servers.
+  // client configs hold only the user's properties, bootstrap.servers and
+  // (consumer) the default session.timeout.ms.
   kafka::RelayOptions relay;
 };
 

@@ -4,10 +4,8 @@
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
-#include <charconv>
-#include <limits>
-#include <sstream>
 
+#include "command_line.h"
 #include "parse.h"
 
 namespace exactly::replay {
@@ -40,16 +38,6 @@ message names FILE:LINE; records before it are checkpointed, the bad one
 is not); 2 bad command line; 3 I/O or state-store failure; 130 interrupted
 (SIGINT/SIGTERM, after a final checkpoint); 137 --crash-after reached.
 )";
-
-template <class T>
-Result<T> ParseUnsigned(std::string_view text, std::string_view what) {
-  T v{};
-  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size()) {
-    return Status::InvalidArgument(fmt::format("{}: '{}' is not a non-negative integer in range", what, text));
-  }
-  return v;
-}
 
 }  // namespace
 
@@ -103,23 +91,16 @@ Result<ReplayOptions> ParseCommandLine(int argc, const char* const* argv, std::s
   // clang-format on
   po::options_description hidden;
   hidden.add_options()("file", po::value(&o.files)->composing());
-  po::options_description all;
-  all.add(visible).add(hidden);
   po::positional_options_description positional;
   positional.add("file", -1);
 
-  std::ostringstream help;
-  help << kUsage << kDescription << "\n" << visible;
-  if (help_text != nullptr) *help_text = help.str();
-
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return Status::InvalidArgument(e.what());
-  }
-  if (vm.count("help")) {
+  auto help = apps::ParseCommandLine(
+      argc, argv, {.usage = kUsage, .description = kDescription, .visible = &visible, .hidden = &hidden,
+                   .positional = &positional},
+      vm, help_text);
+  if (!help.ok()) return help.status();
+  if (*help) {
     o.help = true;
     return o;
   }
@@ -130,8 +111,8 @@ Result<ReplayOptions> ParseCommandLine(int argc, const char* const* argv, std::s
   const auto given = [&](std::string_view name) { return vm.count(std::string(name.substr(2))) > 0; };
   auto set_u64 = [&](const std::string& text, std::string_view name, std::uint64_t* out) -> Status {
     if (!given(name)) return Status::OK();
-    auto v = ParseUnsigned<std::uint64_t>(text, name);
-    if (!v.ok()) return v.status();
+    auto v = apps::ParseInteger<std::uint64_t>(text);
+    if (!v.ok()) return v.status().WithContext(name);
     *out = *v;
     return Status::OK();
   };
@@ -149,8 +130,8 @@ Result<ReplayOptions> ParseCommandLine(int argc, const char* const* argv, std::s
   EXACTLY_RETURN_IF_ERROR(set_bytes(max_buffer_bytes, "--max-buffer-bytes", &o.engine.max_buffer_bytes));
   EXACTLY_RETURN_IF_ERROR(set_bytes(max_message_bytes, "--max-message-bytes", &o.engine.limits.max_message_bytes));
   if (given("--max-chunks")) {
-    auto v = ParseUnsigned<std::uint32_t>(max_chunks, "--max-chunks");
-    if (!v.ok()) return v.status();
+    auto v = apps::ParseInteger<std::uint32_t>(max_chunks);
+    if (!v.ok()) return v.status().WithContext("--max-chunks");
     o.engine.limits.max_chunks = *v;
   }
   if (given("--max-line-bytes")) {

@@ -4,10 +4,11 @@
 #include <fmt/format.h>
 
 #include <boost/program_options.hpp>
-#include <charconv>
-#include <sstream>
 #include <string_view>
 #include <vector>
+
+#include "command_line.h"
+#include "parse.h"
 
 namespace exactly::statetool {
 namespace {
@@ -55,16 +56,6 @@ written; 4 the state is damaged (verify, or opening); 5 a writing command
 while another process holds the directory.
 )";
 
-template <class T>
-Result<T> ParseInt(std::string_view text, std::string_view what) {
-  T v{};
-  const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size()) {
-    return Status::InvalidArgument(fmt::format("{}: '{}' is not an integer in range", what, text));
-  }
-  return v;
-}
-
 struct CommandSpec {
   std::string_view name;
   Command command;
@@ -106,23 +97,16 @@ Result<StateToolOptions> ParseCommandLine(int argc, const char* const* argv, std
   // clang-format on
   po::options_description hidden;
   hidden.add_options()("command", po::value(&command))("extra", po::value(&extra)->composing());
-  po::options_description all;
-  all.add(visible).add(hidden);
   po::positional_options_description positional;
   positional.add("command", 1).add("extra", -1);
 
-  std::ostringstream help;
-  help << kUsage << kDescription << "\n" << visible;
-  if (help_text != nullptr) *help_text = help.str();
-
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    return Status::InvalidArgument(e.what());
-  }
-  if (vm.count("help")) {
+  auto help = apps::ParseCommandLine(
+      argc, argv, {.usage = kUsage, .description = kDescription, .visible = &visible, .hidden = &hidden,
+                   .positional = &positional},
+      vm, help_text);
+  if (!help.ok()) return help.status();
+  if (*help) {
     o.help = true;
     return o;
   }
@@ -159,14 +143,14 @@ Result<StateToolOptions> ParseCommandLine(int argc, const char* const* argv, std
   if (vm.count("producer") && o.producer.empty()) return Status::InvalidArgument("--producer: empty id");
   if (vm.count("topic") && o.topic.empty()) return Status::InvalidArgument("--topic: empty name");
   if (vm.count("partition")) {
-    auto p = ParseInt<std::int32_t>(partition, "--partition");
-    if (!p.ok()) return p.status();
+    auto p = apps::ParseInteger<std::int32_t>(partition);
+    if (!p.ok()) return p.status().WithContext("--partition");
     if (*p < 0) return Status::InvalidArgument(fmt::format("--partition: {} is negative", *p));
     o.partition = *p;
   }
   if (vm.count("offset")) {
-    auto v = ParseInt<std::int64_t>(offset, "--offset");
-    if (!v.ok()) return v.status();
+    auto v = apps::ParseInteger<std::int64_t>(offset);
+    if (!v.ok()) return v.status().WithContext("--offset");
     if (*v < 0) return Status::InvalidArgument(fmt::format("--offset: {} is negative", *v));
     o.offset = *v;
   }

@@ -7,18 +7,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <thread>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "demo_traffic.h"
 #include "exactly/crc32c.h"
 #include "exactly/envelope.h"
 #include "exactly/kafka/consumer.h"
+#include "exactly/kafka/producer.h"
 #include "exactly/kafka/read_back.h"
+#include "relay_test_util.h"
 
 namespace exactly::testing {
 
@@ -199,6 +205,68 @@ Result<int> Subprocess::Wait(std::chrono::milliseconds timeout) {
     if (Left(deadline).count() <= 0) return Status::TimedOut("child still running");
     std::this_thread::sleep_for(20ms);
   }
+}
+
+void GenerateRelayInput(const std::string& bootstraps, const std::string& topic, int partitions,
+                        const std::string& prefix, std::uint64_t messages,
+                        const std::vector<std::size_t>& large_messages) {
+  auto pconf = RelayProducerConfig(bootstraps);
+  pconf.Set("enable.idempotence", "true");
+  auto producer = kafka::Producer::Create(pconf);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  relay_demo::TrafficOptions traffic;
+  traffic.topic = topic;
+  traffic.partitions = partitions;
+  traffic.producers = 2;
+  traffic.producer_prefix = prefix;
+  traffic.messages = messages;
+  traffic.retry_percent = 5;
+  traffic.large_messages = large_messages;
+  relay_demo::TrafficReport report;
+  const Status st = relay_demo::GenerateTraffic(*producer, traffic, &report);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
+void ExpectOutputMatchesReference(const std::string& bootstraps, const std::string& input_topic,
+                                  const std::string& output_topic, const std::string& relay_id, RelayRun* run) {
+  auto input = relay_demo::ReadTopic(bootstraps, input_topic, 30s);
+  auto output = relay_demo::ReadTopic(bootstraps, output_topic, 30s);
+  ASSERT_TRUE(input.ok()) << input.status().ToString();
+  ASSERT_TRUE(output.ok()) << output.status().ToString();
+  RelayRun read;
+  read.reference = relay_demo::ComputeReference(*input);
+  read.index = relay_demo::IndexOutput(*output, relay_id, Epoch(0));
+  const auto v = relay_demo::Compare(read.reference, read.index);
+  for (const auto& e : v.examples) ADD_FAILURE() << e;
+  EXPECT_TRUE(v.ok()) << "lost " << v.lost << ", extra " << v.extra << ", mismatched " << v.mismatched
+                      << ", invalid " << v.invalid;
+  if (run != nullptr) {
+    read.input = std::move(*input);
+    read.output = std::move(*output);
+    *run = std::move(read);
+  }
+}
+
+void ExpectOutputInStampOrder(const std::vector<OwnedRecord>& output) {
+  std::map<std::string, std::uint64_t> highest;
+  std::set<std::pair<std::string, std::uint64_t>> seen;
+  std::uint64_t reordered = 0;
+  for (const auto& r : output) {
+    const Envelope env = Classify(r.view().headers);
+    if (env.kind != EnvelopeKind::kStamped || (env.chunk && env.chunk->index + 1 != env.chunk->count)) continue;
+    const std::string producer(env.producer);
+    const std::uint64_t seq = env.stamp.seq.value();
+    if (!seen.emplace(producer, seq).second) continue;  // a repeat: dropped downstream, harmless
+    auto [it, first] = highest.emplace(producer, seq);
+    if (!first && seq < it->second) {
+      if (++reordered <= 5) {
+        ADD_FAILURE() << "out[" << r.partition.value() << "]@" << r.offset.value() << ": " << producer << " seq "
+                      << seq << " first appears after seq " << it->second;
+      }
+    }
+    if (seq > it->second) it->second = seq;
+  }
+  EXPECT_EQ(reordered, 0u) << "output messages a downstream consumer would drop as late";
 }
 
 }  // namespace exactly::testing

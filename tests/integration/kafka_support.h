@@ -2,7 +2,10 @@
 //
 // Helpers for the Kafka integration tests: reading a topic back in full
 // (the ground truth of every test), reassembling chunked messages by hand,
-// and driving an app as a subprocess with deadlines.
+// driving an app as a subprocess with deadlines, and, for the relay's
+// tests, generating input traffic and checking the output against the
+// reference computed from the input (the demo's generator and verifier,
+// apps/exactly-relay/demo_*.h).
 #pragma once
 
 #include <chrono>
@@ -12,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "demo_verify.h"
 #include "exactly/kafka/config.h"
 #include "exactly/record.h"
 #include "exactly/status.h"
@@ -48,6 +52,40 @@ struct Reassembled {
 // partition, and match eo.size and eo.crc. Returns messages in the order
 // of their first record (partition by partition).
 Result<std::vector<Reassembled>> ReassembleByHand(const std::vector<OwnedRecord>& records);
+
+// The demo's traffic generator (demo_traffic.h; its defaults otherwise)
+// with two producers <prefix>-0/1, `messages` each, 5% of windows re-sent,
+// into partitions 0..partitions-1 of `topic`, and chunked messages of the
+// sizes in `large_messages` only (the mock keeps about 5 MiB per
+// partition). An idempotent producer, so the broker adds no duplicates of
+// its own.
+// Fails the current test with ASSERTs: call under ASSERT_NO_FATAL_FAILURE.
+void GenerateRelayInput(const std::string& bootstraps, const std::string& topic, int partitions,
+                        const std::string& prefix, std::uint64_t messages,
+                        const std::vector<std::size_t>& large_messages = {});
+
+// A relay's run read back.
+struct RelayRun {
+  std::vector<OwnedRecord> input, output;
+  relay_demo::Reference reference;  // from `input`
+  relay_demo::OutputIndex index;    // `output` by the relay's stamps
+};
+
+// Reads `input_topic` and `output_topic` back and checks the output,
+// deduplicated by the stamps of relay `relay_id` (output epoch 0), against
+// the reference: nothing lost, extra, mismatched or invalid (one test
+// failure per example). `run` (may be null) receives what was read.
+// Fails the current test with ASSERTs: call under ASSERT_NO_FATAL_FAILURE.
+void ExpectOutputMatchesReference(const std::string& bootstraps, const std::string& input_topic,
+                                  const std::string& output_topic, const std::string& relay_id,
+                                  RelayRun* run = nullptr);
+
+// Downstream consumers drop a record whose seq is below one they have seen
+// from the same producer, so the first copy of each output message must
+// come after the first copies of every lower seq of its output producer.
+// Repeats are harmless (dropped downstream). Adds a test failure per late
+// message (the first five) and one for the count.
+void ExpectOutputInStampOrder(const std::vector<OwnedRecord>& output);
 
 // A child process with pipes to its stdin and stdout.
 class Subprocess {

@@ -78,6 +78,8 @@ TEST(RelayCliLog, DemoWritesJsonLinesAndServesMetrics) {
       ASSERT_TRUE(res && res->status == 200);
       EXPECT_NE(res->body.find("# TYPE exactly_records_total counter"), std::string::npos) << res->body;
       EXPECT_NE(res->body.find("# TYPE exactly_relay_forwarded_messages_total counter"), std::string::npos);
+      EXPECT_NE(res->body.find("\nexactly_build_info{version=\"" EXACTLY_VERSION "\"} 1\n"), std::string::npos)
+          << res->body;
       scraped = true;
     }
     if (msg.starts_with("summary: ")) {

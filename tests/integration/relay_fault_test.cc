@@ -19,7 +19,6 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
-#include <set>
 #include <string>
 #include <memory>
 #include <thread>
@@ -42,59 +41,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kPartitions = 2;
-
-void Generate(const std::string& bs, const std::string& prefix, std::uint64_t messages) {
-  auto pconf = RelayProducerConfig(bs);
-  pconf.Set("enable.idempotence", "true");
-  auto producer = kafka::Producer::Create(pconf);
-  ASSERT_TRUE(producer.ok());
-  relay_demo::TrafficOptions traffic;
-  traffic.topic = "in";
-  traffic.partitions = kPartitions;
-  traffic.producers = 2;
-  traffic.producer_prefix = prefix;
-  traffic.messages = messages;
-  traffic.retry_percent = 5;
-  traffic.large_messages = {};
-  relay_demo::TrafficReport report;
-  const Status st = relay_demo::GenerateTraffic(*producer, traffic, &report);
-  ASSERT_TRUE(st.ok()) << st.ToString();
-}
-
-void ExpectOutputEqualsReference(const std::string& bs, relay_demo::OutputIndex* index_out = nullptr) {
-  auto input = relay_demo::ReadTopic(bs, "in", 30s);
-  auto output = relay_demo::ReadTopic(bs, "out", 30s);
-  ASSERT_TRUE(input.ok()) << input.status().ToString();
-  ASSERT_TRUE(output.ok()) << output.status().ToString();
-  const auto ref = relay_demo::ComputeReference(*input);
-  const auto index = relay_demo::IndexOutput(*output, "relay-test", Epoch(0));
-  const auto v = relay_demo::Compare(ref, index);
-  for (const auto& e : v.examples) ADD_FAILURE() << e;
-  EXPECT_TRUE(v.ok()) << "lost " << v.lost << ", extra " << v.extra << ", mismatched " << v.mismatched
-                      << ", invalid " << v.invalid;
-  if (index_out != nullptr) *index_out = index;
-
-  // Order: downstream consumers drop a record whose seq is below one they
-  // have seen from the same producer, so the first copy of each output
-  // message must come after the first copies of every lower seq.
-  std::map<std::string, std::uint64_t> highest;
-  std::set<std::pair<std::string, std::uint64_t>> seen;
-  std::uint64_t reordered = 0;
-  for (const auto& r : *output) {
-    const Envelope env = Classify(r.view().headers);
-    if (env.kind != EnvelopeKind::kStamped || (env.chunk && env.chunk->index + 1 != env.chunk->count)) continue;
-    const std::string producer(env.producer);
-    const std::uint64_t seq = env.stamp.seq.value();
-    if (!seen.emplace(producer, seq).second) continue;  // a repeat: dropped downstream, harmless
-    auto [it, first] = highest.emplace(producer, seq);
-    if (!first && seq < it->second) {
-      if (++reordered <= 5) ADD_FAILURE() << "out[" << r.partition.value() << "]@" << r.offset.value() << ": " << producer
-                                          << " seq " << seq << " first appears after seq " << it->second;
-    }
-    if (seq > it->second) it->second = seq;
-  }
-  EXPECT_EQ(reordered, 0u) << "output messages a downstream consumer would drop as late";
-}
 
 // One checkpoint observed: partition p checkpointed up to `offset`, when
 // the output partition p held `output_high` records.
@@ -124,7 +70,7 @@ TEST_P(RelayDeliveryFault, FailedCheckpointsRewindAndLoseNothing) {
     ASSERT_TRUE(cluster->SetLeader("out", Partition(p), 2).ok());
   }
   ASSERT_TRUE(cluster->SetCoordinator("group", "fault", 1).ok());
-  ASSERT_NO_FATAL_FAILURE(Generate(bs, "before", 600));
+  ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "before", 600));
 
   TempDir dir;
   auto store = CheckpointStore::Open(dir.path());
@@ -188,14 +134,14 @@ TEST_P(RelayDeliveryFault, FailedCheckpointsRewindAndLoseNothing) {
     // The output's leader goes down while more input arrives.
     ASSERT_TRUE(cluster->SetBrokerDown(2).ok());
     output_down = true;
-    ASSERT_NO_FATAL_FAILURE(Generate(bs, "during", 600));
+    ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "during", 600));
   } else {
     // More input, then the next Produce request (the relay's: the
     // generator is done) fails; librdkafka does not retry this error
     // (unlike TOPIC_AUTHORIZATION_FAILED, it does not mark the topic
     // unusable either: that one makes the next produce call fail at once,
     // which stops the relay with a non-retryable error).
-    ASSERT_NO_FATAL_FAILURE(Generate(bs, "during", 600));
+    ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "during", 600));
     const auto produce = kafka::MockCluster::ApiKeyByName("Produce");
     const auto denied = kafka::MockCluster::ErrorCodeByName("INVALID_RECORD");
     ASSERT_TRUE(produce.ok() && denied.ok());
@@ -234,27 +180,24 @@ TEST_P(RelayDeliveryFault, FailedCheckpointsRewindAndLoseNothing) {
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_TRUE((*relay)->Close(10s).ok());
 
-  relay_demo::OutputIndex index;
-  ASSERT_NO_FATAL_FAILURE(ExpectOutputEqualsReference(bs, &index));
+  RelayRun run;
+  ASSERT_NO_FATAL_FAILURE(ExpectOutputMatchesReference(bs, "in", "out", "relay-test", &run));
+  ExpectOutputInStampOrder(run.output);
 
   // The audit against the output as read back: for each checkpoint seen,
   // every expected output of an input record below its offset has a copy
   // at an output offset below the high watermark of that moment.
-  auto input = relay_demo::ReadTopic(bs, "in", 30s);
-  auto output = relay_demo::ReadTopic(bs, "out", 30s);
-  ASSERT_TRUE(input.ok() && output.ok());
   std::map<relay_demo::Source, std::int64_t> first_copy;  // source -> output offset of its first copy
-  for (const auto& r : *output) {
+  for (const auto& r : run.output) {
     const Envelope env = Classify(r.view().headers);
     if (env.kind != EnvelopeKind::kStamped || (env.chunk && env.chunk->index + 1 != env.chunk->count)) continue;
     const relay_demo::Source src{"in", r.partition.value(), static_cast<std::int64_t>(env.stamp.seq.value())};
     first_copy.emplace(src, r.offset.value());
   }
-  const auto ref = relay_demo::ComputeReference(*input);
   ASSERT_FALSE(seen.empty());
   std::size_t checked = 0;
   for (const auto& c : seen) {
-    for (const auto& [src, m] : ref.messages) {
+    for (const auto& [src, m] : run.reference.messages) {
       if (src.partition != c.partition || src.offset >= c.offset) continue;
       ++checked;
       auto it = first_copy.find(src);
@@ -269,7 +212,7 @@ TEST_P(RelayDeliveryFault, FailedCheckpointsRewindAndLoseNothing) {
   }
   EXPECT_GT(checked, 0u);
   std::cerr << "[          ] " << seen.size() << " checkpoints audited, " << failed.producer.failed
-            << " failed deliveries, " << (*relay)->stats().consumer.rewinds << " rewinds, " << index.repeats
+            << " failed deliveries, " << (*relay)->stats().consumer.rewinds << " rewinds, " << run.index.repeats
             << " repeated output records\n";
 }
 
@@ -284,7 +227,7 @@ TEST(RelayFault, LostAssignmentDropsStateWithoutCheckpointAndLosesNothing) {
   const std::string bs = cluster->bootstraps();
   ASSERT_TRUE(cluster->CreateTopic("in", kPartitions).ok());
   ASSERT_TRUE(cluster->CreateTopic("out", kPartitions).ok());
-  ASSERT_NO_FATAL_FAILURE(Generate(bs, "first", 500));
+  ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "first", 500));
   auto high = HighWatermarks(bs, "in", kPartitions);
   ASSERT_TRUE(high.ok());
 
@@ -316,7 +259,7 @@ TEST(RelayFault, LostAssignmentDropsStateWithoutCheckpointAndLosesNothing) {
   }, 30s);
   ASSERT_TRUE(st.ok()) << st.ToString();
   // ...then a burst below the checkpoint trigger: relayed, not checkpointed.
-  ASSERT_NO_FATAL_FAILURE(Generate(bs, "unsaved", 60));
+  ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "unsaved", 60));
   high = HighWatermarks(bs, "in", kPartitions);
   ASSERT_TRUE(high.ok());
   st = DriveUntil({[&] { return (*relay)->RunFor(20ms); }}, [&] { return CaughtUp((*relay)->Positions(), *high); },
@@ -347,7 +290,7 @@ TEST(RelayFault, LostAssignmentDropsStateWithoutCheckpointAndLosesNothing) {
   }
 
   // Reassigned (the same member rejoins): it resumes from the checkpoint.
-  ASSERT_NO_FATAL_FAILURE(Generate(bs, "after", 300));
+  ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "after", 300));
   high = HighWatermarks(bs, "in", kPartitions);
   ASSERT_TRUE(high.ok());
   st = DriveUntil({[&] { return (*relay)->RunFor(20ms); }},
@@ -356,10 +299,11 @@ TEST(RelayFault, LostAssignmentDropsStateWithoutCheckpointAndLosesNothing) {
   EXPECT_GT((*relay)->stats().consumer.assignments, lost.consumer.assignments);
   ASSERT_TRUE((*relay)->Close(10s).ok());
 
-  relay_demo::OutputIndex index;
-  ASSERT_NO_FATAL_FAILURE(ExpectOutputEqualsReference(bs, &index));
+  RelayRun run;
+  ASSERT_NO_FATAL_FAILURE(ExpectOutputMatchesReference(bs, "in", "out", "relay-test", &run));
+  ExpectOutputInStampOrder(run.output);
   // The unsaved range was relayed again, with the same stamps.
-  EXPECT_GT(index.repeats, 0u);
+  EXPECT_GT(run.index.repeats, 0u);
 }
 
 TEST(RelayFault, FatalProducerErrorStopsInsteadOfRewinding) {
@@ -368,7 +312,7 @@ TEST(RelayFault, FatalProducerErrorStopsInsteadOfRewinding) {
   const std::string bs = cluster->bootstraps();
   ASSERT_TRUE(cluster->CreateTopic("in", kPartitions).ok());
   ASSERT_TRUE(cluster->CreateTopic("out", kPartitions).ok());
-  ASSERT_NO_FATAL_FAILURE(Generate(bs, "before", 300));
+  ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "before", 300));
   auto high = HighWatermarks(bs, "in", kPartitions);
   ASSERT_TRUE(high.ok());
   TempDir dir;
@@ -387,7 +331,7 @@ TEST(RelayFault, FatalProducerErrorStopsInsteadOfRewinding) {
 
   // The broker answers the relay's next Produce request with a sequence
   // error: librdkafka's idempotent producer raises a fatal error.
-  ASSERT_NO_FATAL_FAILURE(Generate(bs, "after", 300));
+  ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "after", 300));
   const auto produce = kafka::MockCluster::ApiKeyByName("Produce");
   const auto sequence = kafka::MockCluster::ErrorCodeByName("OUT_OF_ORDER_SEQUENCE_NUMBER");
   ASSERT_TRUE(produce.ok() && sequence.ok());

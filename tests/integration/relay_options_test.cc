@@ -79,5 +79,29 @@ TEST(RelayOptions, MetricsAndLoggingOptions) {
   EXPECT_EQ(*debug->metrics_port, 9464);
 }
 
+TEST(RelayOptions, ConsumerSessionTimeoutDefaultsToTenSecondsAndCanBeOverridden) {
+  const std::vector<std::string> base = {"--brokers", "127.0.0.1:9092", "--input", "a", "--output", "b",
+                                         "--state-dir", "/tmp/x"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return ParseArgs(args);
+  };
+  auto defaults = with({});
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->relay.consumer_config.Get("session.timeout.ms"), "10000");
+  EXPECT_FALSE(defaults->relay.producer_config.Get("session.timeout.ms").has_value());
+  auto consumer_x = with({"--consumer-X", "session.timeout.ms=30000"});
+  ASSERT_TRUE(consumer_x.ok()) << consumer_x.status().ToString();
+  EXPECT_EQ(consumer_x->relay.consumer_config.Get("session.timeout.ms"), "30000");
+  auto both_x = with({"-X", "session.timeout.ms=20000"});
+  ASSERT_TRUE(both_x.ok()) << both_x.status().ToString();
+  EXPECT_EQ(both_x->relay.consumer_config.Get("session.timeout.ms"), "20000");
+  // The sample config (docs/exactly-relay.conf) does not set it: the default.
+  auto sample = ParseArgs({"--config", std::string(EXACTLY_SOURCE_DIR) + "/docs/exactly-relay.conf"});
+  ASSERT_TRUE(sample.ok()) << sample.status().ToString();
+  EXPECT_EQ(sample->relay.consumer_config.Get("session.timeout.ms"), "10000");
+}
+
 }  // namespace
 }  // namespace exactly::relay_app

@@ -45,24 +45,9 @@ namespace fs = std::filesystem;
 
 constexpr int kPartitions = 2;
 
-// The mock keeps about 5 MiB per partition: large messages only when asked.
-void Generate(const std::string& bs, const std::string& prefix, std::uint64_t messages, bool large = true) {
-  auto pconf = RelayProducerConfig(bs);
-  pconf.Set("enable.idempotence", "true");
-  auto producer = kafka::Producer::Create(pconf);
-  ASSERT_TRUE(producer.ok());
-  relay_demo::TrafficOptions traffic;
-  traffic.topic = "in";
-  traffic.partitions = kPartitions;
-  traffic.producers = 2;
-  traffic.producer_prefix = prefix;
-  traffic.messages = messages;
-  traffic.retry_percent = 5;
-  traffic.large_messages = large ? std::vector<std::size_t>{600'000} : std::vector<std::size_t>{};
-  relay_demo::TrafficReport report;
-  const Status st = relay_demo::GenerateTraffic(*producer, traffic, &report);
-  ASSERT_TRUE(st.ok()) << st.ToString();
-}
+// A chunked message in the traffic (the mock keeps about 5 MiB per
+// partition: only in the bursts that are relayed before the next).
+constexpr std::size_t kLarge = 600'000;
 
 // Partition -> next offset recorded in the store (absent: none).
 std::map<std::int32_t, std::int64_t> StoredOffsets(const std::string& dir) {
@@ -153,7 +138,7 @@ void RunFaultScenario(const std::string& state_dir, const StoreOptions& store_op
   o.checkpoint_interval = 50ms;
   o.checkpoint_records = 50;  // many small store writes while traffic flows
 
-  ASSERT_NO_FATAL_FAILURE(Generate(bs, "w1", 600));
+  ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "w1", 600, {kLarge}));
   auto first = HighWatermarks(bs, "in", kPartitions);
   ASSERT_TRUE(first.ok());
   std::vector<kafka::PartitionPosition> at_stop;
@@ -170,7 +155,7 @@ void RunFaultScenario(const std::string& state_dir, const StoreOptions& store_op
     };
     ASSERT_TRUE(DriveUntil({[&] { return (*relay)->RunFor(20ms); }}, checkpointed_first, 60s).ok());
     // More input, and the state directory fails while it is relayed.
-    ASSERT_NO_FATAL_FAILURE(Generate(bs, "w2", 600));
+    ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "w2", 600, {kLarge}));
     // The fault comes once part of the second burst is checkpointed.
     auto checkpointed_some_more = [&] {
       for (const auto& pos : (*relay)->Positions())
@@ -183,7 +168,7 @@ void RunFaultScenario(const std::string& state_dir, const StoreOptions& store_op
     // (a real full disk may still take a few small writes: the last page
     // of a file has room).
     for (int round = 0; round < 40 && stopped.ok(); ++round) {
-      ASSERT_NO_FATAL_FAILURE(Generate(bs, "w2b" + std::to_string(round), 50, false));
+      ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "w2b" + std::to_string(round), 50));
       auto now_high = HighWatermarks(bs, "in", kPartitions);
       ASSERT_TRUE(now_high.ok());
       const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -235,7 +220,7 @@ void RunFaultScenario(const std::string& state_dir, const StoreOptions& store_op
   }
 
   // Restarted on the repaired directory: resumes and finishes the input.
-  ASSERT_NO_FATAL_FAILURE(Generate(bs, "w3", 200));
+  ASSERT_NO_FATAL_FAILURE(GenerateRelayInput(bs, "in", kPartitions, "w3", 200, {kLarge}));
   auto high = HighWatermarks(bs, "in", kPartitions);
   ASSERT_TRUE(high.ok());
   {
@@ -248,23 +233,17 @@ void RunFaultScenario(const std::string& state_dir, const StoreOptions& store_op
     ASSERT_TRUE(st.ok()) << st.ToString();
     ASSERT_TRUE((*relay)->Close(30s).ok());
   }
-  auto input = relay_demo::ReadTopic(bs, "in", 30s);
-  auto output = relay_demo::ReadTopic(bs, "out", 30s);
-  ASSERT_TRUE(input.ok() && output.ok());
-  const auto ref = relay_demo::ComputeReference(*input);
-  const auto index = relay_demo::IndexOutput(*output, "relay-test", Epoch(0));
-  const auto v = relay_demo::Compare(ref, index);
-  for (const auto& e : v.examples) ADD_FAILURE() << e;
-  EXPECT_TRUE(v.ok()) << "lost " << v.lost << ", extra " << v.extra << ", mismatched " << v.mismatched;
+  RelayRun run;
+  ASSERT_NO_FATAL_FAILURE(ExpectOutputMatchesReference(bs, "in", "out", "relay-test", &run));
   // Repeats only from the uncheckpointed tail: below the stored offset
   // every output record exists exactly once.
-  for (const auto& [key, n] : CountByStamp(*output)) {
+  for (const auto& [key, n] : CountByStamp(run.output)) {
     const auto& [p, seq, chunk] = key;
     const bool below = stored.contains(p) && static_cast<std::int64_t>(seq) < stored.at(p);
     EXPECT_TRUE(!below || n == 1) << "output of input " << p << "@" << seq << " chunk " << chunk << ": " << n
                                   << " records";
   }
-  std::cerr << "[          ] " << output->size() << " output records, " << index.repeats
+  std::cerr << "[          ] " << run.output.size() << " output records, " << run.index.repeats
             << " repeated after the restart; stored offsets at the fault: " << stored.at(0) << ", " << stored.at(1)
             << "\n";
 }

@@ -1,9 +1,9 @@
 // Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
 //
-// Helpers shared by the relay and dedup-consumer integration tests (header
-// only: the *_support.cc files are linked into every integration test,
-// and these need the demo's traffic generator and verifier, which only the
-// relay tests compile in).
+// Helpers shared by the relay and dedup-consumer integration tests: client
+// settings for the mock, relay options, scratch directories, and driving
+// loops until a condition holds (traffic and the comparison against the
+// reference are in kafka_support.h).
 #pragma once
 
 #include <fmt/format.h>

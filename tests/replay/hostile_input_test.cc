@@ -40,6 +40,13 @@ std::string Good(int offset) {
   return s;
 }
 
+// Records 0..n-1 as JSON lines.
+std::string GoodLog(int n) {
+  std::string log;
+  for (int i = 0; i < n; ++i) log += Good(i);
+  return log;
+}
+
 // Peak resident set of the largest child waited for so far.
 std::uint64_t ChildrenPeakRss() {
   rusage u{};
@@ -61,10 +68,9 @@ std::string Garbage(std::size_t n) {
 class GarbageLine : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string clean, hostile;
-    for (int i = 0; i < 100; ++i) clean += Good(i);
-    hostile = Good(0) + Garbage(10'000'000) + "\n";
-    for (int i = 1; i < 100; ++i) hostile += Good(i);
+    const std::string clean = GoodLog(100);
+    // The same records with a garbage line after the first.
+    const std::string hostile = Good(0) + Garbage(10'000'000) + "\n" + clean.substr(Good(0).size());
     WriteFile(dir_.Path("clean.jsonl"), clean);
     WriteFile(dir_.Path("hostile.jsonl"), hostile);
   }
@@ -142,6 +148,18 @@ fs::path FileStartingWith(const fs::path& dir, const std::string& prefix, const 
 
 void Scribble(const fs::path& file) { WriteFile(file.string(), Garbage(300)); }
 
+// Writes in.jsonl (50 good records) into `dir` and replays it into
+// dir/state, checkpointing every 10 records: a state directory with a
+// checkpoint, ready to be damaged. Returns its path.
+std::string CheckpointedStateDir(const ScratchDir& dir) {
+  WriteFile(dir.Path("in.jsonl"), GoodLog(50));
+  const std::string state = dir.Path("state");
+  const ProcessResult r =
+      RunReplay({"--state-dir", state, "--checkpoint-every", "10", "-o", dir.Path("first.out"), dir.Path("in.jsonl")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  return state;
+}
+
 std::vector<Damage> Damages() {
   return {
       {"MissingCurrent", [](const fs::path& d) { fs::remove(d / "CURRENT"); }},
@@ -156,13 +174,8 @@ class DamagedStateDir : public ::testing::TestWithParam<Damage> {};
 
 TEST_P(DamagedStateDir, ReplayRefusesToStartNamingTheDirectory) {
   ScratchDir dir("damaged");
-  std::string log;
-  for (int i = 0; i < 50; ++i) log += Good(i);
-  WriteFile(dir.Path("in.jsonl"), log);
-  const std::string state = dir.Path("state");
-  ASSERT_EQ(RunReplay({"--state-dir", state, "--checkpoint-every", "10", "-o", dir.Path("out1"), dir.Path("in.jsonl")})
-                .status,
-            0);
+  const std::string state = CheckpointedStateDir(dir);
+  ASSERT_FALSE(::testing::Test::HasFailure());
   GetParam().apply(state);
   // Twice: the failed start must not leave the directory openable as an
   // empty state (which would deliver everything again).
@@ -184,13 +197,8 @@ INSTANTIATE_TEST_SUITE_P(Kinds, DamagedStateDir, ::testing::ValuesIn(Damages()),
 TEST(DamagedStateDir, GarbageInAuxiliaryFilesNeverCrashes) {
   for (const char* victim : {"OPTIONS-", "IDENTITY"}) {
     ScratchDir dir("aux");
-    std::string log;
-    for (int i = 0; i < 50; ++i) log += Good(i);
-    WriteFile(dir.Path("in.jsonl"), log);
-    const std::string state = dir.Path("state");
-    ASSERT_EQ(RunReplay({"--state-dir", state, "--checkpoint-every", "10", "-o", dir.Path("o1"), dir.Path("in.jsonl")})
-                  .status,
-              0);
+    const std::string state = CheckpointedStateDir(dir);
+    ASSERT_FALSE(::testing::Test::HasFailure());
     Scribble(FileStartingWith(state, victim));
     const ProcessResult r = RunReplay({"--state-dir", state, "-o", dir.Path("o2"), dir.Path("in.jsonl")});
     EXPECT_TRUE(r.status == 0 || r.status == 3) << victim << ": status " << r.status << " " << r.err;
@@ -210,13 +218,8 @@ TEST(DamagedStateDir, GarbageInAuxiliaryFilesNeverCrashes) {
 // before the last synced checkpoint should be reported as damage.
 TEST(DamagedStateDir, DISABLED_GarbageWriteAheadLogIsDamageNotAnOlderState) {
   ScratchDir dir("wal");
-  std::string log;
-  for (int i = 0; i < 50; ++i) log += Good(i);
-  WriteFile(dir.Path("in.jsonl"), log);
-  const std::string state = dir.Path("state");
-  ASSERT_EQ(RunReplay({"--state-dir", state, "--checkpoint-every", "10", "-o", dir.Path("o1"), dir.Path("in.jsonl")})
-                .status,
-            0);
+  const std::string state = CheckpointedStateDir(dir);
+  ASSERT_FALSE(::testing::Test::HasFailure());
   Scribble(FileStartingWith(state, "", ".log"));
   const ProcessResult r = RunReplay({"--state-dir", state, "-o", dir.Path("o2"), dir.Path("in.jsonl")});
   EXPECT_TRUE(r.status == 3 || (r.status == 0 && ReadLines(dir.Path("o2")).empty()))
@@ -236,9 +239,7 @@ TEST(FullStateDisk, ReplayStartingOnAFullFileSystemFailsClearly) {
     std::string at;
     ~Unmount() { ::umount2(at.c_str(), MNT_DETACH); }
   } unmount{mnt};
-  std::string log;
-  for (int i = 0; i < 50; ++i) log += Good(i);
-  WriteFile(dir.Path("in.jsonl"), log);
+  WriteFile(dir.Path("in.jsonl"), GoodLog(50));
   // Fill it up.
   {
     std::FILE* f = std::fopen((mnt + "/filler").c_str(), "wb");

@@ -52,12 +52,13 @@ std::vector<std::string> ReadLines(const std::string& path) {
   return lines;
 }
 
-ProcessResult RunReplay(const std::vector<std::string>& args, const std::string& stdin_path) {
+ProcessResult RunProcess(const std::string& binary, const std::vector<std::string>& args,
+                         const std::string& stdin_path) {
   ScratchDir io("proc");
   const std::string out_path = io.Path("stdout");
   const std::string err_path = io.Path("stderr");
   std::vector<std::string> argv_store;
-  argv_store.push_back(ReplayBinary());
+  argv_store.push_back(binary);
   argv_store.insert(argv_store.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_store) argv.push_back(a.data());
@@ -81,6 +82,10 @@ ProcessResult RunReplay(const std::vector<std::string>& args, const std::string&
   result.out = ReadFile(out_path);
   result.err = ReadFile(err_path);
   return result;
+}
+
+ProcessResult RunReplay(const std::vector<std::string>& args, const std::string& stdin_path) {
+  return RunProcess(ReplayBinary(), args, stdin_path);
 }
 
 std::string ToJsonLines(const std::vector<OwnedRecord>& records) {

@@ -36,7 +36,11 @@ struct ProcessResult {
   std::string err;  // stderr
 };
 
-// Runs exactly-replay with `args`; stdin from `stdin_path` if not empty.
+// Runs `binary` with `args` and waits for it; stdin from `stdin_path`
+// (empty: /dev/null), stdout and stderr captured.
+ProcessResult RunProcess(const std::string& binary, const std::vector<std::string>& args,
+                         const std::string& stdin_path = "");
+// RunProcess of the exactly-replay binary.
 ProcessResult RunReplay(const std::vector<std::string>& args, const std::string& stdin_path = "");
 
 // A fresh directory under the system temp dir, removed on destruction.

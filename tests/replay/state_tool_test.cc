@@ -6,11 +6,8 @@
 // directory held by another store (writing refused, reading allowed), a
 // damaged directory, and bad command lines; reading while a writer
 // keeps checkpointing.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -28,33 +25,7 @@
 namespace exactly::replaytest {
 namespace {
 
-ProcessResult RunState(const std::vector<std::string>& args) {
-  ScratchDir io("state-proc");
-  const std::string out_path = io.Path("stdout");
-  const std::string err_path = io.Path("stderr");
-  std::vector<std::string> argv_store{EXACTLY_STATE_BIN};
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_store) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0 || err < 0) ::_exit(126);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ProcessResult result;
-  int status = 0;
-  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return result;
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = ReadFile(out_path);
-  result.err = ReadFile(err_path);
-  return result;
-}
+ProcessResult RunState(const std::vector<std::string>& args) { return RunProcess(EXACTLY_STATE_BIN, args); }
 
 OwnedRecord Stamped(const std::string& topic, int partition, int offset, const std::string& producer, int seq,
                     std::string value = "v") {

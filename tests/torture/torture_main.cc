@@ -199,6 +199,7 @@ std::string Slurp(const std::string& path) {
 }
 
 std::string Tail(const std::string& text, std::size_t lines) {
+  if (text.empty()) return text;  // (substr(1) below would throw)
   std::size_t pos = text.size();
   for (std::size_t n = 0; n <= lines && pos > 0; ++n) {
     pos = text.rfind('\n', pos - 1);
