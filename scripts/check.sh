@@ -11,7 +11,7 @@
 #       about a sixth less and linking much less; default -g
 #
 # Time (2 cores): most tests wait on an embedded broker (ctest -j2 kept
-# the two cores about 9% busy), so ctest runs three tests per core
+# the two cores about 9% busy), so ctest runs two tests per core
 # (CTEST_JOBS), and the sanitizer and fuzz builds run meanwhile at the
 # lowest CPU priority (nice 19), taking only the CPU the tests leave idle;
 # their output goes to build/check-*.log, printed if they fail. Each step
@@ -19,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${JOBS:-$(nproc)}
-CTEST_JOBS=${CTEST_JOBS:-$((3 * JOBS))}
+CTEST_JOBS=${CTEST_JOBS:-$((2 * JOBS))}
 start=$SECONDS
 step() { echo "== $* [$(((SECONDS - start) / 60))m$(((SECONDS - start) % 60))s]"; }
 
