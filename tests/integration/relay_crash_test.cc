@@ -104,6 +104,7 @@ void KilledInProcessThenRestarted(int producers, std::size_t cache) {
     // ...then crashes a few milliseconds into the second: no final
     // checkpoint, no flush, no group leave; the store goes too, as with
     // SIGKILL.
+    const std::uint64_t checkpoints_before = (*relay)->stats().consumer.checkpoints;
     ASSERT_NO_FATAL_FAILURE(Generate(bs, "in", 2, "w2", 1000, producers));
     const std::int64_t before = (*first_half)[0] + (*first_half)[1];
     auto processed = [&] {
@@ -115,7 +116,12 @@ void KilledInProcessThenRestarted(int producers, std::size_t cache) {
     // the restart relays it again) but before it is all processed.
     const std::uint64_t acked_before = (*relay)->stats().producer.delivered;
     ASSERT_TRUE(DriveUntil({[&] { return (*relay)->RunFor(1ms); }},
-                           [&] { return processed() > before && (*relay)->stats().producer.delivered > acked_before; },
+                           [&] {
+                             // With a cache, only once checkpoints hold (and evicted) some of
+                             // the second burst's producers, so that the restart reads them back.
+                             return processed() > before && (*relay)->stats().producer.delivered > acked_before &&
+                                    (cache == 0 || (*relay)->stats().consumer.checkpoints >= checkpoints_before + 2);
+                           },
                            60s)
                     .ok());
     EXPECT_GE((*relay)->stats().consumer.checkpoints, 1u);
@@ -141,7 +147,11 @@ void KilledInProcessThenRestarted(int producers, std::size_t cache) {
     // The cache was used: producers were evicted before the crash, and the
     // restarted relay (restored without producers) read them back.
     EXPECT_GT(before_crash.consumer.engine.producers_evicted, 0u);
-    EXPECT_GT(after_restart.consumer.engine.producers_fetched, 0u);
+    EXPECT_GT(after_restart.consumer.engine.producers_fetched, 0u)
+        << "misses " << after_restart.consumer.engine.producer_cache_misses << ", hits "
+        << after_restart.consumer.engine.producer_cache_hits << ", evicted " << after_restart.consumer.engine.producers_evicted
+        << ", before the crash: evicted " << before_crash.consumer.engine.producers_evicted << ", fetched "
+        << before_crash.consumer.engine.producers_fetched;
   }
   {  // The crash-free run over the same input.
     auto store = CheckpointStore::Open(dir.sub("clean"));
