@@ -87,7 +87,12 @@ void KilledInProcessThenRestarted(int producers, std::size_t cache) {
   auto o = RelayTestOptions(bs, "in", "out-crash", "");
   o.group = "crash";
   o.checkpoint_interval = 50ms;
-  if (cache > 0) o.engine.max_resident_producers = cache;
+  if (cache > 0) {
+    o.engine.max_resident_producers = cache;
+    // Checkpoints by records too, so that some are committed well before
+    // the second burst is processed, however fast the machine.
+    o.checkpoint_records = 1000;
+  }
   kafka::RelayStats before_crash, after_restart;
   std::uint64_t forwarded_before_crash = 0;
   {
