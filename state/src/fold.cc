@@ -32,16 +32,6 @@ namespace exactly {
 
 using namespace state;  // NOLINT: this file implements the state layer
 
-namespace {
-
-bool StartsWith(const rocksdb::Slice& s, std::string_view prefix) {
-  return s.size() >= prefix.size() && std::string_view(s.data(), prefix.size()) == prefix;
-}
-
-std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
-}  // namespace
-
 bool CheckpointStore::Impl::NeedsFold(const PartitionBook& b) const {
   if (b.delta_count == 0) return false;
   return b.delta_count > options.fold_max_deltas || b.delta_bytes >= options.fold_pending_bytes;

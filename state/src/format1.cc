@@ -15,16 +15,6 @@ namespace exactly {
 
 using namespace state;  // NOLINT: this file implements the state layer
 
-namespace {
-
-bool StartsWith(const rocksdb::Slice& s, std::string_view prefix) {
-  return s.size() >= prefix.size() && std::string_view(s.data(), prefix.size()) == prefix;
-}
-
-std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
-}  // namespace
-
 // One WriteBatch per partition rewrites its segments as producer keys and
 // deletes them, so after a crash each partition is in one layout or the
 // other (Load reads both); the version is recorded once every partition is

@@ -17,12 +17,6 @@ using namespace state;  // NOLINT: this file implements the state layer
 
 namespace {
 
-bool StartsWith(const rocksdb::Slice& s, std::string_view prefix) {
-  return s.size() >= prefix.size() && std::string_view(s.data(), prefix.size()) == prefix;
-}
-
-std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 Status Bad(const TopicPartition& tp, std::string_view what) {
   return Status::Corruption(fmt::format("checkpoint of {}: {}", tp.ToString(), what));
 }

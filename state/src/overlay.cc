@@ -71,12 +71,6 @@ OverlayEntry EntryOf(const DeltaOp& op, std::uint64_t checkpoint) {
   return OverlayEntry{checkpoint, op.erased, op.watermark, op.last_seen};
 }
 
-bool StartsWith(const rocksdb::Slice& s, std::string_view prefix) {
-  return s.size() >= prefix.size() && std::string_view(s.data(), prefix.size()) == prefix;
-}
-
-std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
-
 }  // namespace
 
 Status CheckpointStore::Impl::BuildOverlayLocked(const TopicPartition& tp) const {

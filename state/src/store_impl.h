@@ -93,6 +93,12 @@ struct FoldPass {
 
 Status FromRocks(const rocksdb::Status& s, std::string_view context);
 
+// Iterating key ranges: does `s` start with `prefix`, and its bytes as a view.
+inline bool StartsWith(const rocksdb::Slice& s, std::string_view prefix) {
+  return s.size() >= prefix.size() && std::string_view(s.data(), prefix.size()) == prefix;
+}
+inline std::string_view View(const rocksdb::Slice& s) { return std::string_view(s.data(), s.size()); }
+
 }  // namespace state
 
 struct CheckpointStore::Impl {
