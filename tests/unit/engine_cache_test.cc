@@ -202,17 +202,27 @@ TEST(EngineCache, PagedEngineDecidesAsAnEngineThatKeepsEveryProducer) {
   EXPECT_GT(totals.producer_cache_hits, totals.producer_cache_misses);
 }
 
+// An engine with a producer cache of `budget` over a MemoryStore.
+struct CachedEngine {
+  explicit CachedEngine(std::size_t budget) : h(Options(budget)) { h.engine.set_producer_source(&store); }
+  static EngineOptions Options(std::size_t budget) {
+    EngineOptions o;
+    o.max_resident_producers = budget;
+    return o;
+  }
+  MemoryStore store;  // declared first: outlives the engine that reads it
+  EngineHarness h;
+};
+
 // Feeds one single-record message.
 Outcome Send(EngineHarness& h, std::int64_t offset, std::string_view producer, std::uint64_t seq) {
   return h.Feed(RecordBuilder(offset).Value("v").Stamp(producer, 0, seq).Build());
 }
 
 TEST(EngineCache, EvictsOnlyProducersOfACommittedCollection) {
-  EngineOptions o;
-  o.max_resident_producers = 1;
-  EngineHarness h(o);
-  MemoryStore store;
-  h.engine.set_producer_source(&store);
+  CachedEngine cached(1);
+  EngineHarness& h = cached.h;
+  MemoryStore& store = cached.store;
   ASSERT_EQ(Send(h, 1, "a", 1), Outcome::kDelivered);
   ASSERT_EQ(Send(h, 2, "b", 1), Outcome::kDelivered);
   const MemoryStore::Pending first = store.Collect(h.engine);
@@ -235,11 +245,9 @@ TEST(EngineCache, EvictsOnlyProducersOfACommittedCollection) {
 }
 
 TEST(EngineCache, NeverEvictsAProducerChangedSinceItsCollection) {
-  EngineOptions o;
-  o.max_resident_producers = 1;
-  EngineHarness h(o);
-  MemoryStore store;
-  h.engine.set_producer_source(&store);
+  CachedEngine cached(1);
+  EngineHarness& h = cached.h;
+  MemoryStore& store = cached.store;
   ASSERT_EQ(Send(h, 1, "a", 1), Outcome::kDelivered);
   ASSERT_EQ(Send(h, 2, "b", 1), Outcome::kDelivered);
   const MemoryStore::Pending p = store.Collect(h.engine);
@@ -253,11 +261,9 @@ TEST(EngineCache, NeverEvictsAProducerChangedSinceItsCollection) {
 }
 
 TEST(EngineCache, NeverEvictsAProducerWithAMessageInProgress) {
-  EngineOptions o;
-  o.max_resident_producers = 1;
-  EngineHarness h(o);
-  MemoryStore store;
-  h.engine.set_producer_source(&store);
+  CachedEngine cached(1);
+  EngineHarness& h = cached.h;
+  MemoryStore& store = cached.store;
   const auto chunks = MakeChunks("p", 0, 1, {"ab", "cd"}, 1);
   ASSERT_EQ(h.Feed(chunks[0]), Outcome::kBuffered);
   ASSERT_EQ(Send(h, 10, "q", 1), Outcome::kDelivered);
@@ -284,11 +290,9 @@ TEST(EngineCache, KeepsEveryProducerWithoutASourceOrABudget) {
 }
 
 TEST(EngineCache, SharesTheEvictionBetweenPartitions) {
-  EngineOptions o;
-  o.max_resident_producers = 40;
-  EngineHarness h(o);
-  MemoryStore store;
-  h.engine.set_producer_source(&store);
+  CachedEngine cached(40);
+  EngineHarness& h = cached.h;
+  MemoryStore& store = cached.store;
   for (int i = 0; i < 60; ++i) {
     ASSERT_EQ(h.Feed(RecordBuilder(i + 1).OnPartition(0).Value("v").Stamp("a" + std::to_string(i), 0, 1).Build()),
               Outcome::kDelivered);
@@ -308,11 +312,9 @@ TEST(EngineCache, SharesTheEvictionBetweenPartitions) {
 }
 
 TEST(EngineCache, AFailedFetchLeavesTheRecordUndecided) {
-  EngineOptions o;
-  o.max_resident_producers = 1;
-  EngineHarness h(o);
-  MemoryStore store;
-  h.engine.set_producer_source(&store);
+  CachedEngine cached(1);
+  EngineHarness& h = cached.h;
+  MemoryStore& store = cached.store;
   ASSERT_EQ(Send(h, 1, "a", 1), Outcome::kDelivered);
   ASSERT_EQ(Send(h, 2, "b", 1), Outcome::kDelivered);
   store.Commit(h.engine, store.Collect(h.engine));
@@ -333,11 +335,9 @@ TEST(EngineCache, AFailedFetchLeavesTheRecordUndecided) {
 }
 
 TEST(EngineCache, ABatchStopsAtTheFirstUndecidedRecord) {
-  EngineOptions o;
-  o.max_resident_producers = 1;
-  EngineHarness h(o);
-  MemoryStore store;
-  h.engine.set_producer_source(&store);
+  CachedEngine cached(1);
+  EngineHarness& h = cached.h;
+  MemoryStore& store = cached.store;
   ASSERT_EQ(Send(h, 1, "a", 1), Outcome::kDelivered);
   store.Commit(h.engine, store.Collect(h.engine));
   ASSERT_EQ(Send(h, 2, "b", 1), Outcome::kDelivered);

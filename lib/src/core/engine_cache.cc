@@ -24,10 +24,6 @@ namespace {
 
 TopicPartition TpOf(const PartitionData& pd) { return TopicPartition{Topic(pd.topic), pd.partition}; }
 
-Result<std::optional<ProducerState>> Fetch(ProducerSource& source, const PartitionData& pd, std::string_view id) {
-  return source.FetchProducer(TpOf(pd), id);
-}
-
 // A fetched producer is resident again exactly as it was evicted: clean,
 // and already durable.
 ProducerEntry* Install(PartitionData& pd, const ProducerState& state) {
@@ -41,42 +37,33 @@ ProducerEntry* Install(PartitionData& pd, const ProducerState& state) {
 
 }  // namespace
 
+Status Engine::Impl::FetchFromSource(PartitionData& pd, std::string_view id, ProducerEntry** out) {
+  ++counters.producer_cache_misses;
+  auto fetched = producer_source->FetchProducer(TpOf(pd), id);
+  if (!fetched.ok()) return fetched.status().WithContext("fetching producer state for " + TpOf(pd).ToString());
+  *out = nullptr;
+  if (!fetched.value()) return Status::OK();
+  ++counters.producers_fetched;
+  ProducerState& state = *fetched.value();
+  state.producer.assign(id);  // the source's copy of the id is not trusted over the record's
+  *out = Install(pd, state);
+  return Status::OK();
+}
+
 ProducerEntry* Engine::Impl::FetchOrInsert(PartitionData& pd, std::string_view id, bool* fresh) {
   if (pd.cold && producer_source != nullptr) {
-    ++counters.producer_cache_misses;
-    auto fetched = Fetch(*producer_source, pd, id);
-    if (!fetched.ok()) {
-      failure = fetched.status().WithContext("fetching producer state for " + TpOf(pd).ToString());
+    ProducerEntry* e = nullptr;
+    if (Status st = FetchFromSource(pd, id, &e); !st.ok()) {
+      failure = std::move(st);
       return nullptr;
     }
-    if (fetched.value()) {
-      ++counters.producers_fetched;
-      ProducerState& state = *fetched.value();
-      state.producer.assign(id);  // the source's copy of the id is not trusted over the record's
+    if (e != nullptr) {
       *fresh = false;
-      return Install(pd, state);
+      return e;
     }
   }
   *fresh = true;
   return pd.producers.FindOrInsert(id).first;
-}
-
-Status Engine::Impl::FetchForRestore(PartitionData& pd, std::string_view id, ProducerEntry** out) {
-  if (producer_source == nullptr) {
-    return Status::FailedPrecondition("restoring " + TpOf(pd).ToString() +
-                                      " without its producers needs a producer source");
-  }
-  ++counters.producer_cache_misses;
-  auto fetched = Fetch(*producer_source, pd, id);
-  if (!fetched.ok()) return fetched.status().WithContext("fetching producer state for " + TpOf(pd).ToString());
-  if (!fetched.value()) {
-    *out = nullptr;
-    return Status::OK();
-  }
-  ++counters.producers_fetched;
-  fetched.value()->producer.assign(id);
-  *out = Install(pd, *fetched.value());
-  return Status::OK();
 }
 
 std::size_t Engine::MarkCommitted(const TopicPartition& tp, std::uint64_t collection) {

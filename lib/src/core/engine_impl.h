@@ -249,9 +249,9 @@ struct Engine::Impl {
   // partition has cold producers, else inserted new. Null on a failed
   // fetch (recorded in `failure`). *fresh: the entry holds no state.
   detail::ProducerEntry* FetchOrInsert(detail::PartitionData& pd, std::string_view id, bool* fresh);
-  // Restore's fetch of an in-progress message's producer: *out null when
-  // the source does not have it.
-  Status FetchForRestore(detail::PartitionData& pd, std::string_view id, detail::ProducerEntry** out);
+  // Reads `id` from the ProducerSource (which must be set) and makes it
+  // resident: *out null when the source does not have it.
+  Status FetchFromSource(detail::PartitionData& pd, std::string_view id, detail::ProducerEntry** out);
   void EnforceChunkSpan(detail::PartitionData& pd, Offset offset);
   // Frees room for `incoming` more bytes, abandoning messages other than
   // `keep` oldest first.

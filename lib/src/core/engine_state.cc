@@ -103,7 +103,11 @@ Status Engine::Restore(const TopicPartition& tp, PartitionState state) {
     ProducerEntry* found = pd->producers.Find(h.producer);
     if (!found && state.producers_omitted) {
       if (!ValidProducerId(h.producer)) return bad("invalid producer id");
-      EXACTLY_RETURN_IF_ERROR(impl_->FetchForRestore(*pd, h.producer, &found));
+      if (impl_->producer_source == nullptr) {
+        return Status::FailedPrecondition("restoring " + tp.ToString() +
+                                          " without its producers needs a producer source");
+      }
+      EXACTLY_RETURN_IF_ERROR(impl_->FetchFromSource(*pd, h.producer, &found));
     }
     if (!found) return bad("in-progress message of an untracked producer " + h.producer);
     ProducerEntry& e = *found;
