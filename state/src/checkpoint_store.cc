@@ -87,7 +87,7 @@ std::string DatabaseFileIn(const std::string& dir) {
   return "";
 }
 
-rocksdb::Options RocksOptions(const StoreOptions& options) {
+rocksdb::Options RocksOptions(const StoreOptions& options, std::shared_ptr<rocksdb::Cache> block_cache) {
   rocksdb::Options o;
   o.create_if_missing = true;  // whether we may create was decided before
   o.paranoid_checks = true;
@@ -109,12 +109,7 @@ rocksdb::Options RocksOptions(const StoreOptions& options) {
   // cache rather than in table readers that grow with the data (pinned for
   // level 0, which every read consults).
   rocksdb::BlockBasedTableOptions t;
-  // Few shards: a full filter block is one cache entry of ~1.2 bytes per
-  // key (megabytes for a big table), and an entry larger than its shard's
-  // share is not kept, so with the default 64 shards every point read
-  // re-read and re-checksummed the whole filter (measured: ~80% of the time
-  // of fetching evicted producers, a few hundred µs each).
-  t.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes, /*num_shard_bits=*/1);
+  t.block_cache = std::move(block_cache);
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   t.whole_key_filtering = true;
   t.cache_index_and_filter_blocks = true;
@@ -181,7 +176,13 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string
     impl->lock = std::move(lock).value();
   }
 
-  rocksdb::Options ro = RocksOptions(options);
+  // Few shards: a full filter block is one cache entry of ~1.2 bytes per
+  // key (megabytes for a big table), and an entry larger than its shard's
+  // share is not kept, so with the default 64 shards every point read
+  // re-read and re-checksummed the whole filter (measured: ~80% of the time
+  // of fetching evicted producers, a few hundred µs each).
+  impl->block_cache = rocksdb::NewLRUCache(options.block_cache_bytes, /*num_shard_bits=*/1);
+  rocksdb::Options ro = RocksOptions(options, impl->block_cache);
   // Not RocksDB's own LOG writer: it aborts the process after a failed
   // write (disk full).
   ro.info_log = OpenInfoLog(dir, options.read_only);
@@ -390,18 +391,23 @@ Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
              .count());
   (void)b.Put(MetaKey(kMetaCheckpointTime), std::to_string(now_ms));
 
+  rocksdb::WriteOptions wo;
+  wo.sync = options.sync;
+  rocksdb::Status s = db->Write(wo, &b);
   {
-    // A Replace/Remove must invalidate fold passes begun before it, before
-    // any fold step can write again (fold steps check under write_mu).
+    // A Replace/Remove invalidates every fold pass that may have read the
+    // deltas it deleted. Bumped after the write, still under write_mu: a
+    // pass reads the generation before its data (fold.cc), so a pass that
+    // saw the new generation reads what this write left, and any other
+    // finds a newer generation at its next write (fold steps check under
+    // write_mu). Bumping before the write left a window: a pass starting
+    // during a slow (synced) write saw the new generation and the old
+    // deltas, then wrote the replaced producers back.
     std::lock_guard bl(book_mu);
     for (const auto& part : cp.parts) {
       if (part.mode != Mode::kChanges) ++books[part.tp].generation;
     }
   }
-
-  rocksdb::WriteOptions wo;
-  wo.sync = options.sync;
-  rocksdb::Status s = db->Write(wo, &b);
   if (!s.ok()) {
     failed = FromRocks(s, fmt::format("state directory {}: writing checkpoint {}", dir, seq));
     return failed;
@@ -447,6 +453,18 @@ Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
     }
   }
   return Status::OK();
+}
+
+StoreMemory CheckpointStore::MemoryUsage() const {
+  StoreMemory m;
+  std::uint64_t v = 0;
+  if (impl_->db->GetIntProperty(rocksdb::DB::Properties::kSizeAllMemTables, &v)) m.memtables = v;
+  if (impl_->db->GetIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &v)) m.table_readers = v;
+  m.block_cache = impl_->block_cache->GetUsage();
+  m.fold_pass = impl_->pass_bytes.load(std::memory_order_relaxed);
+  std::lock_guard ol(impl_->overlay_mu);
+  for (const auto& [tp, o] : impl_->overlays) m.pending_index += o->bytes;
+  return m;
 }
 
 Status CheckpointStore::Fold(std::size_t max_bytes) {

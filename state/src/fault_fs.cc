@@ -2,6 +2,7 @@
 #include "fault_fs.h"
 
 #include <string>
+#include <thread>
 #include <utility>
 
 namespace exactly::state {
@@ -78,6 +79,13 @@ class FaultWritableFile : public rocksdb::FSWritableFileOwnerWrapper {
 
   template <class F>
   rocksdb::IOStatus DoSync(F&& sync, const rocksdb::IOOptions& options, rocksdb::IODebugContext* dbg) {
+    if (is_wal_) {
+      if (const auto delay = injector_->wal_sync_delay(); delay.count() > 0) {
+        injector_->CountDelayedSync(1);
+        std::this_thread::sleep_for(delay);
+        injector_->CountDelayedSync(-1);
+      }
+    }
     if (Matches()) {
       if (injector_->sync_only()) {
         // The OS may drop dirty pages after a failed fsync: model the worst

@@ -75,6 +75,13 @@ void CheckpointStore::Impl::FoldLoop() {
 
 Result<bool> CheckpointStore::Impl::FoldStep(std::size_t budget, bool all) {
   std::lock_guard fl(fold_mu);
+  struct CountPass {
+    Impl* impl;
+    ~CountPass() {
+      const auto& p = impl->pass;
+      impl->pass_bytes.store(p ? p->delta_bytes + p->ops.capacity() * sizeof(DeltaOp) : 0, std::memory_order_relaxed);
+    }
+  } count_pass{this};
   if (!pass) {
     std::optional<TopicPartition> pick;
     {

@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/write_batch.h>
@@ -110,8 +111,11 @@ struct CheckpointStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   StoreInfo info;  // fixed after Open except last_checkpoint (under write_mu)
 
+  std::shared_ptr<rocksdb::Cache> block_cache;  // also held by the table factory
+
   std::mutex fold_mu;
   std::optional<state::FoldPass> pass;
+  std::atomic<std::size_t> pass_bytes{0};  // pass's memory, for MemoryUsage
 
   mutable std::mutex write_mu;
   Status failed;

@@ -43,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -99,9 +100,46 @@ struct OneRecord {
   }
 };
 
+// Where the memory was at the largest resident set seen during the build
+// (sampled at every checkpoint), in MiB.
+struct Breakdown {
+  double rss = 0, engine_producers = 0;
+  double memtables = 0, block_cache = 0, table_readers = 0, pending_index = 0, fold_pass = 0;
+  double heap_in_use = 0, heap_free = 0, mmapped = 0;
+};
+
 struct Figures {
   double build_s = 0, restore_s = 0, after_rps = 0, hit_rate = 0;
+  Breakdown at_peak;
 };
+
+double Mib(std::size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+
+double CurrentRssMib() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return Mib(static_cast<std::size_t>(resident) * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)));
+}
+
+void Sample(const CheckpointStore& store, const Engine& engine, Breakdown* peak) {
+  const double rss = CurrentRssMib();
+  if (rss < peak->rss) return;
+  const StoreMemory m = store.MemoryUsage();
+  const struct mallinfo2 mi = mallinfo2();
+  *peak = Breakdown{rss,
+                    static_cast<double>(engine.TotalProducerCount()),
+                    Mib(m.memtables),
+                    Mib(m.block_cache),
+                    Mib(m.table_readers),
+                    Mib(m.pending_index),
+                    Mib(m.fold_pass),
+                    Mib(mi.uordblks),
+                    Mib(mi.fordblks),
+                    Mib(mi.hblkhd)};
+}
 
 void Commit(CheckpointStore& store, Engine& engine, std::int64_t next) {
   Checkpoint cp = store.BeginCheckpoint();
@@ -125,9 +163,14 @@ Figures RunChild(const std::string& dir, std::size_t producers, std::size_t budg
     for (std::size_t i = 0; i < producers; ++i) {
       const Outcome o = engine.Process(rec.Make(i, 1, static_cast<std::int64_t>(i)), sink);
       if (o != Outcome::kDelivered) Die(Status::Internal(std::string(OutcomeName(o))), "build");
-      if ((i + 1) % kCheckpointEvery == 0) Commit(*store, engine, static_cast<std::int64_t>(i + 1));
+      if ((i + 1) % kCheckpointEvery == 0) {
+        Sample(*store, engine, &f.at_peak);
+        Commit(*store, engine, static_cast<std::int64_t>(i + 1));
+        Sample(*store, engine, &f.at_peak);
+      }
     }
     Commit(*store, engine, static_cast<std::int64_t>(producers));
+    Sample(*store, engine, &f.at_peak);
     f.build_s = Seconds(Clock::now() - t0);
   }
   auto store = Check(CheckpointStore::Open(dir), "reopen");
@@ -249,6 +292,13 @@ int main(int argc, char** argv) {
       const char* name = mode == 0 ? "cache" : "all";
       std::printf("%-10zu %-6s %12.1f %10.2f %11.4f %14.0f %9.3f\n", n, name, p.peak_rss_mib, p.f.build_s,
                   p.f.restore_s, p.f.after_rps, p.f.hit_rate);
+      const Breakdown& at = p.f.at_peak;
+      std::printf(
+          "  at the largest sampled RSS (%.1f MiB): %.0f resident producers; store: memtables %.1f, block cache "
+          "%.1f, table readers %.1f, pending index %.1f, fold pass %.1f MiB; malloc: in use %.1f, free %.1f, "
+          "mmapped %.1f MiB\n",
+          at.rss, at.engine_producers, at.memtables, at.block_cache, at.table_readers, at.pending_index, at.fold_pass,
+          at.heap_in_use, at.heap_free, at.mmapped);
       if (json) {
         std::printf(
             "{\"bench\":\"producers\",\"mode\":\"%s\",\"producers\":%zu,\"budget\":%zu,\"peak_rss_mib\":%.1f,"

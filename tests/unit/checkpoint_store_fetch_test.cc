@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -390,6 +391,55 @@ TEST(CheckpointStoreFetch, ConcurrentFetchesSeeCommittedStatesOnly) {
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->watermark->seq.value(), last[i]);
   }
+}
+
+// A fold pass that begins while a Replace is being written must not write
+// the replaced producers back. The Replace's WAL sync is held open (a slow
+// disk) and a second thread starts a fold exactly then; found as a rare
+// failure of RandomHistory/Background, where the background folder did
+// the same by chance: the generation that invalidates such passes was
+// bumped before the write, so a pass could see the new generation and
+// the old deltas.
+TEST(CheckpointStoreFetch, FoldStartedDuringAReplaceDoesNotWriteReplacedProducersBack) {
+  TempDir tmp;
+  auto injector = std::make_shared<StoreFaultInjector>();
+  StoreOptions so;
+  so.background_fold = false;
+  so.sync = true;
+  so.fold_pending_bytes = 1 << 30;  // nothing folds but the racing Fold()
+  so.fold_max_deltas = 1 << 30;
+  so.fault_injector = injector;
+  auto store = CheckpointStore::Open(tmp.path, so).value();
+  const ProducerState kept{"kept", EpochSeq{Epoch(1), Sequence(1)}, TimestampMs(1)};
+  const ProducerState dropped{"dropped", EpochSeq{Epoch(1), Sequence(1)}, TimestampMs(1)};
+  ASSERT_TRUE(CommitOps(*store, 0, 1, {{"kept", kept}, {"dropped", dropped}}).ok());
+  ASSERT_EQ(store->DescribeWatermarks(Tp(0)).value().deltas, 1u);
+
+  injector->SetWalSyncDelay(std::chrono::milliseconds(200));
+  Status fold_status;
+  std::thread folder([&] {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (injector->wal_syncs_delayed() == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::yield();
+    }
+    fold_status = store->Fold();  // its pass begins while the Replace is mid-write
+  });
+  PartitionState ps;
+  ps.max_timestamp = TimestampMs(2);
+  ps.producers = {kept};
+  Checkpoint cp = store->BeginCheckpoint();
+  ASSERT_TRUE(cp.ReplacePartition(Tp(0), Offset(2), ps).ok());
+  const Status commit_status = store->Commit(std::move(cp));
+  folder.join();
+  injector->SetWalSyncDelay(std::chrono::microseconds(0));
+  ASSERT_TRUE(commit_status.ok()) << commit_status.ToString();
+  ASSERT_TRUE(fold_status.ok()) << fold_status.ToString();
+  ASSERT_TRUE(store->Fold().ok());
+  EXPECT_FALSE(store->FetchProducer(Tp(0), "dropped").value().has_value());
+  EXPECT_EQ(store->FetchProducer(Tp(0), "kept").value(), kept);
+  auto l = store->Load(Tp(0)).value();
+  ASSERT_TRUE(l.has_value());
+  EXPECT_EQ(l->state.producers, std::vector<ProducerState>{kept});
 }
 
 }  // namespace

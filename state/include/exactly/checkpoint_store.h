@@ -168,6 +168,20 @@ struct WatermarkLayout {
   std::size_t overlay_bytes = 0;
 };
 
+// Where the store's memory is, in this process (approximate bytes; for
+// operators and benchmarks). Everything here is bounded by StoreOptions,
+// independent of the number of producers stored.
+struct StoreMemory {
+  std::size_t memtables = 0;        // RocksDB write buffers, unflushed and being flushed
+  std::size_t block_cache = 0;      // data, index and filter blocks cached (<= block_cache_bytes)
+  std::size_t table_readers = 0;    // RocksDB table readers outside the block cache
+  std::size_t pending_index = 0;    // the pending-change index of every partition (FetchProducer)
+  std::size_t fold_pass = 0;        // the deltas and ops of the fold pass under way
+  std::size_t total() const noexcept {
+    return memtables + block_cache + table_readers + pending_index + fold_pass;
+  }
+};
+
 // What Load reads.
 struct LoadOptions {
   // false: the offset, the clock and the in-progress messages only, in time
@@ -259,6 +273,8 @@ class CheckpointStore final : public ProducerSource {
   Result<std::optional<Offset>> LoadOffset(const TopicPartition& tp) const;
   // Counts the partition's producer keys and pending deltas.
   Result<WatermarkLayout> DescribeWatermarks(const TopicPartition& tp) const;
+  // Where this store's memory is now. Cheap (no I/O); safe from any thread.
+  StoreMemory MemoryUsage() const;
   // Reads and decodes every stored item; kCorruption names the first bad
   // one. Takes time proportional to the store's size (tools, not hot path).
   Status Verify() const;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 namespace exactly {
@@ -42,6 +43,18 @@ class StoreFaultInjector {
     armed_.store(false);
     sync_only_.store(false);
   }
+
+  // A slow disk: every sync of the write-ahead log takes at least `delay`
+  // longer (armed or not), which holds a synced Commit's write open while
+  // other threads run. Zero (the default) turns it off.
+  void SetWalSyncDelay(std::chrono::microseconds delay) noexcept { wal_sync_delay_us_.store(delay.count()); }
+  std::chrono::microseconds wal_sync_delay() const noexcept {
+    return std::chrono::microseconds(wal_sync_delay_us_.load());
+  }
+  // Write-ahead log syncs inside that delay now: lets a test act while a
+  // Commit is certainly in the middle of its write.
+  int wal_syncs_delayed() const noexcept { return wal_syncs_delayed_.load(); }
+  void CountDelayedSync(int d) noexcept { wal_syncs_delayed_.fetch_add(d); }
 
   bool armed() const noexcept { return armed_.load(); }
   // Failures injected so far.
@@ -70,6 +83,8 @@ class StoreFaultInjector {
   std::atomic<Files> files_{Files::kWriteAheadLog};
   std::atomic<std::uint64_t> budget_{0};
   std::atomic<std::uint64_t> injected_{0};
+  std::atomic<std::int64_t> wal_sync_delay_us_{0};
+  std::atomic<int> wal_syncs_delayed_{0};
 };
 
 }  // namespace exactly
