@@ -98,6 +98,7 @@ rocksdb::Options RocksOptions(const StoreOptions& options, std::shared_ptr<rocks
   // Room to keep accepting checkpoints while a memtable flushes (fold
   // results fill memtables in bursts).
   o.max_write_buffer_number = 4;
+  o.write_buffer_size = options.write_buffer_bytes;
   // Flushes and compactions sync as they go instead of one large fsync at
   // the end, which would stall the checkpoints' WAL syncs behind it.
   o.bytes_per_sync = 1 << 20;
@@ -146,8 +147,9 @@ CheckpointStore::Impl::~Impl() {
 Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string& dir, const StoreOptions& options) {
   namespace fs = std::filesystem;
   if (dir.empty()) return Status::InvalidArgument("state directory: empty path");
-  if (options.fold_step_bytes == 0 || options.block_cache_bytes == 0) {
-    return Status::InvalidArgument("state directory options: fold_step_bytes > 0, block_cache_bytes > 0");
+  if (options.fold_step_bytes == 0 || options.block_cache_bytes == 0 || options.write_buffer_bytes < (64 << 10)) {
+    return Status::InvalidArgument(
+        "state directory options: fold_step_bytes > 0, block_cache_bytes > 0, write_buffer_bytes >= 64 KiB");
   }
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
@@ -321,19 +323,29 @@ Status CheckpointStore::Commit(Checkpoint&& checkpoint) {
   if (impl_->options.read_only) return Status::FailedPrecondition("Commit: store opened read-only");
   Status st = impl_->Commit(*cp);
   if (!st.ok()) return st;
-  bool backlogged = false;
-  {
+  auto backlogged = [&] {
     std::lock_guard lk(impl_->book_mu);
     for (const TopicPartition& tp : cp->tps) {
       auto it = impl_->books.find(tp);
-      if (it != impl_->books.end() && impl_->FoldBacklogged(it->second)) backlogged = true;
+      if (it != impl_->books.end() && impl_->FoldBacklogged(it->second)) return true;
     }
-  }
+    return false;
+  };
   if (impl_->options.background_fold) impl_->WakeFolder();
-  if (!impl_->options.background_fold || backlogged) {
-    // One bounded fold step after the checkpoint is durable: the inline
-    // mode's folding, or backpressure. Its failure does not undo the commit.
+  if (!impl_->options.background_fold) {
+    // The inline mode's folding: one bounded step after the checkpoint is
+    // durable. Its failure does not undo the commit.
     (void)impl_->FoldStep(impl_->options.fold_step_bytes);
+  }
+  // Backpressure: commits outran the fold. Fold here until this
+  // checkpoint's partitions are back under the backlog bound, so pending
+  // deltas (and the pending-change index, ~3x their bytes) stay bounded
+  // by the bound plus one checkpoint's changes however far the folder
+  // lags. One step per commit, as before, let a checkpoint of 100k new
+  // producers (4 MB of delta) outrun it: 69 MiB of index at 3 M producers.
+  for (int steps = 0; steps < 100'000 && backlogged(); ++steps) {
+    auto r = impl_->FoldStep(impl_->options.fold_step_bytes);
+    if (!r.ok() || !*r) break;
   }
   return st;
 }

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -155,6 +156,9 @@ struct CheckpointStore::Impl {
   bool FoldBacklogged(const state::PartitionBook& b) const;
   void FoldLoop();
   void WakeFolder();
+  // Returns free heap pages to the OS after folding (fold thread only).
+  void ReleaseFreedMemory();
+  std::chrono::steady_clock::time_point last_trim;
 
  private:
   Status StartPass(const TopicPartition& tp);

@@ -83,15 +83,16 @@ std::size_t Engine::MarkCommitted(const TopicPartition& tp, std::uint64_t collec
   const std::size_t slots = pd->producers.SlotCount();
   // Two turns of the hand: the first may only clear reference bits.
   for (std::size_t visited = 0; visited < 2 * slots && evicted < want; ++visited) {
-    const std::size_t i = pd->evict_slot % slots;
+    // In the table's scattered sweep order, not index order (see SweepSlot).
+    const std::size_t i = pd->producers.SweepSlot(pd->evict_slot);
     ProducerEntry* e = pd->producers.AtSlot(i);
     if (e == nullptr || e->dirty || e->in_progress || e->reported_in > pd->committed) {
-      pd->evict_slot = i + 1;
+      ++pd->evict_slot;
       continue;
     }
     if (e->referenced) {
       e->referenced = false;
-      pd->evict_slot = i + 1;
+      ++pd->evict_slot;
       continue;
     }
     // Erasing may shift a later entry into slot i: the hand stays on it.

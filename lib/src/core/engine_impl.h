@@ -153,7 +153,7 @@ struct PartitionData {
   std::uint64_t collections = 0;
   std::uint64_t committed = 0;
   bool cold = false;
-  std::size_t evict_slot = 0;  // where the eviction sweep (CLOCK hand) resumes
+  std::uint64_t evict_slot = 0;  // the eviction sweep's (CLOCK hand's) step, see SweepSlot
 
   void MarkDirty(ProducerEntry& e) {
     if (!e.dirty) {

@@ -20,6 +20,7 @@
 // Thread safety: none; owned by one partition of one Engine.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -215,6 +216,27 @@ class ProducerTable {
   // Index positions, for incremental sweeps: SlotCount() may change when
   // entries are inserted, never by erasing.
   std::size_t SlotCount() const noexcept { return slots_.size(); }
+  // The slot a sweep that evicts visits at step `hand`: every slot once
+  // per SlotCount() steps, in a scattered order. A sweep in index order
+  // empties the slots behind it while inserts keep landing ahead of it, so
+  // the region just ahead fills up and its probe runs grow until each
+  // erase (which shifts the rest of its run back) scans thousands of
+  // slots: measured at 1 M producers with 100k evicted per checkpoint, one
+  // eviction pass took 50 s instead of 0.2 s. Scattered, the evictions
+  // keep the index's load even.
+  std::size_t SweepSlot(std::uint64_t hand) const noexcept {
+    return static_cast<std::size_t>(hand * 0x9E3779B97F4A7C15ull) & mask_;  // odd multiplier: a permutation
+  }
+  // The longest probe run (consecutive occupied slots): what a miss or an
+  // erase may scan. For tests.
+  std::size_t LongestRun() const noexcept {
+    std::size_t longest = 0, run = 0;
+    for (std::size_t k = 0; k < 2 * slots_.size(); ++k) {  // twice: runs wrap around
+      run = slots_[k & mask_].number != 0 ? run + 1 : 0;
+      longest = std::max(longest, run);
+    }
+    return std::min(longest, slots_.size());
+  }
   Entry* AtSlot(std::size_t i) noexcept {
     const Slot s = slots_[i];
     return s.number == 0 ? nullptr : &At(s.number - 1);

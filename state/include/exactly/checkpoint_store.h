@@ -118,7 +118,7 @@ struct StoreOptions {
   // they exceed fold_pending_bytes or there are more than fold_max_deltas
   // of them. This bounds the partition's in-memory index of pending
   // changes (about 3x these bytes) and the deltas a restore replays.
-  std::size_t fold_pending_bytes = 4 << 20;
+  std::size_t fold_pending_bytes = 1 << 20;
   std::size_t fold_max_deltas = 1024;
   // The same bound over all partitions together: past it the partition
   // with the most pending bytes is folded, whatever its own thresholds.
@@ -134,7 +134,10 @@ struct StoreOptions {
   // RocksDB block cache (data, index and bloom filter blocks), shared by
   // Load, FetchProducer and the fold. FetchProducer stays a few µs as long
   // as the partition's index and filter blocks fit.
-  std::size_t block_cache_bytes = 64 << 20;
+  std::size_t block_cache_bytes = 32 << 20;
+  // RocksDB write buffer (memtable) size; up to four are held while older
+  // ones flush. The fold writes one key per producer through them.
+  std::size_t write_buffer_bytes = 16 << 20;
 
   // Tests: inject write/sync failures below RocksDB. Null in production.
   std::shared_ptr<StoreFaultInjector> fault_injector;
