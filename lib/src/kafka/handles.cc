@@ -104,8 +104,10 @@ namespace {
 constexpr char kEmpty[1] = {0};
 }  // namespace
 
-rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* rk, const std::string& topic, const OutgoingRecord& record,
-                                void* opaque) {
+namespace {
+// One of `topic` (a name) and `rkt` (a handle) is set.
+rd_kafka_resp_err_t ProduceCopyTo(rd_kafka_t* rk, const char* topic, rd_kafka_topic_t* rkt,
+                                  const OutgoingRecord& record, void* opaque) {
   HeadersPtr hdrs(rd_kafka_headers_new(record.headers.size()));
   for (const HeaderView& h : record.headers) {
     rd_kafka_header_add(hdrs.get(), h.name.data(), static_cast<ssize_t>(h.name.size()),
@@ -118,12 +120,28 @@ rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* rk, const std::string& topic, const 
   const std::int32_t partition = record.partition ? record.partition->value() : RD_KAFKA_PARTITION_UA;
   const std::size_t key_len = record.key ? record.key->size() : 0;
   const std::size_t value_len = record.value ? record.value->size() : 0;
-  const rd_kafka_resp_err_t err = rd_kafka_producev(
-      rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_HEADERS(hdrs.get()),
-      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  const rd_kafka_resp_err_t err =
+      rkt != nullptr
+          ? rd_kafka_producev(rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
+                              RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_HEADERS(hdrs.get()),
+                              RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END)
+          : rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
+                              RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_HEADERS(hdrs.get()),
+                              RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) (void)hdrs.release();  // now owned by the queued message
   return err;
+}
+}  // namespace
+
+rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* rk, const std::string& topic, const OutgoingRecord& record,
+                                void* opaque) {
+  return ProduceCopyTo(rk, topic.c_str(), nullptr, record, opaque);
+}
+
+rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* rk, rd_kafka_topic_t* topic, const OutgoingRecord& record, void* opaque) {
+  return ProduceCopyTo(rk, nullptr, topic, record, opaque);
 }
 
 namespace {

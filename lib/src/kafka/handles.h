@@ -85,6 +85,10 @@ Status FatalErrorStatus(rd_kafka_t* rk, std::string_view client, const char* rea
 // message's opaque; librdkafka's error code, e.g. __QUEUE_FULL.
 rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* rk, const std::string& topic, const OutgoingRecord& record,
                                 void* opaque);
+// The same with a topic handle of `rk` (record.topic is not read): spares
+// librdkafka a lookup of the topic by name, under its client lock, per
+// message.
+rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* rk, rd_kafka_topic_t* topic, const OutgoingRecord& record, void* opaque);
 
 // Maps a librdkafka error code to a Status (OK for NO_ERROR), prefixed
 // with `what`. Transport, timeout and leadership errors are retryable.

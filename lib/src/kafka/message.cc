@@ -3,27 +3,46 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <memory>
+#include <type_traits>
 #include <utility>
 
 #include "handles.h"
 
 namespace exactly::kafka {
 
+static_assert(std::is_trivially_copyable_v<HeaderView> && std::is_trivially_destructible_v<HeaderView>,
+              "KafkaMessage keeps HeaderViews in uninitialized storage");
+
 KafkaMessage::~KafkaMessage() {
   if (msg_ != nullptr) rd_kafka_message_destroy(msg_);
 }
 
+// The views point into librdkafka's message, which moves with msg_.
+void KafkaMessage::CopyHeadersFrom(const KafkaMessage& o) noexcept {
+  headers_built_ = o.headers_built_;
+  header_count_ = o.header_count_;
+  if (headers_built_ && spilled_headers_.empty()) {
+    std::uninitialized_copy_n(o.inline_headers_.at, header_count_, inline_headers_.at);
+  }
+}
+
 KafkaMessage::KafkaMessage(KafkaMessage&& o) noexcept
-    : msg_(std::exchange(o.msg_, nullptr)),
-      headers_built_(std::exchange(o.headers_built_, false)),
-      headers_(std::move(o.headers_)) {}
+    : msg_(std::exchange(o.msg_, nullptr)), spilled_headers_(std::move(o.spilled_headers_)) {
+  CopyHeadersFrom(o);
+  o.headers_built_ = false;
+  o.header_count_ = 0;
+}
 
 KafkaMessage& KafkaMessage::operator=(KafkaMessage&& o) noexcept {
   if (this != &o) {
     if (msg_ != nullptr) rd_kafka_message_destroy(msg_);
     msg_ = std::exchange(o.msg_, nullptr);
-    headers_built_ = std::exchange(o.headers_built_, false);
-    headers_ = std::move(o.headers_);
+    spilled_headers_ = std::move(o.spilled_headers_);
+    o.spilled_headers_.clear();
+    CopyHeadersFrom(o);
+    o.headers_built_ = false;
+    o.header_count_ = 0;
   }
   return *this;
 }
@@ -79,21 +98,30 @@ NullableBytes KafkaMessage::value() const noexcept {
 std::span<const HeaderView> KafkaMessage::headers() const {
   if (!headers_built_) {
     headers_built_ = true;
-    headers_.clear();
+    header_count_ = 0;
+    spilled_headers_.clear();
     rd_kafka_headers_t* hdrs = nullptr;
     // The headers stay owned by the message.
     if (msg_ != nullptr && rd_kafka_message_headers(msg_, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) {
+      const std::size_t count = rd_kafka_header_cnt(hdrs);
+      if (count > kInlineHeaders) spilled_headers_.reserve(count);
       const char* name = nullptr;
       const void* val = nullptr;
       size_t size = 0;
       for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
         NullableBytes v;
         if (val != nullptr) v = std::string_view(static_cast<const char*>(val), size);
-        headers_.push_back(HeaderView{name, v});
+        if (count > kInlineHeaders) {
+          spilled_headers_.push_back(HeaderView{name, v});
+        } else if (i < kInlineHeaders) {
+          std::construct_at(&inline_headers_.at[i], HeaderView{name, v});
+          header_count_ = i + 1;
+        }
       }
     }
   }
-  return headers_;
+  if (!spilled_headers_.empty()) return spilled_headers_;
+  return {inline_headers_.at, header_count_};
 }
 
 RecordView KafkaMessage::view() const {
@@ -101,8 +129,9 @@ RecordView KafkaMessage::view() const {
 }
 
 rd_kafka_message_s* KafkaMessage::release() noexcept {
-  headers_.clear();
+  spilled_headers_.clear();
   headers_built_ = false;
+  header_count_ = 0;
   return std::exchange(msg_, nullptr);
 }
 

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "handles.h"
 
@@ -16,7 +18,42 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 struct TrackedProducer::Impl {
+  // The topics produced to (the relay's output and dead-letter topics),
+  // each looked up once; bounded, the oldest dropped beyond kMaxTopics.
+  static constexpr std::size_t kMaxTopics = 8;
+  struct TopicHandle {
+    std::string name;
+    detail::TopicPtr rkt;
+  };
+
   detail::HandlePtr rk;
+  std::vector<TopicHandle> topics;  // after rk: released before the client
+  std::size_t last_topic = 0;
+
+  Result<rd_kafka_topic_t*> TopicFor(std::string_view name) {
+    if (last_topic < topics.size() && topics[last_topic].name == name) return topics[last_topic].rkt.get();
+    for (std::size_t i = 0; i < topics.size(); ++i) {
+      if (topics[i].name == name) {
+        last_topic = i;
+        return topics[i].rkt.get();
+      }
+    }
+    std::string owned(name);
+    // As rd_kafka_producev does with a topic name: the client's default
+    // topic configuration, the handle shared with librdkafka's own.
+    detail::TopicPtr rkt(rd_kafka_topic_new(rk.get(), owned.c_str(), nullptr));
+    if (!rkt) return detail::FromError(rd_kafka_last_error(), fmt::format("topic {}", owned));
+    if (topics.size() == kMaxTopics) topics.erase(topics.begin());
+    topics.push_back(TopicHandle{std::move(owned), std::move(rkt)});
+    last_topic = topics.size() - 1;
+    return topics.back().rkt.get();
+  }
+
+  // Topic handles first: librdkafka's client outlives them.
+  void Release() {
+    topics.clear();
+    rk.reset();
+  }
 
   static void OnDeliveryReport(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m, void* opaque) noexcept {
     auto* self = static_cast<TrackedProducer*>(opaque);
@@ -43,7 +80,9 @@ struct TrackedProducer::Impl {
   }
 };
 
-TrackedProducer::~TrackedProducer() = default;
+TrackedProducer::~TrackedProducer() {
+  if (impl_) impl_->Release();
+}
 
 Result<std::unique_ptr<TrackedProducer>> TrackedProducer::Create(const KafkaConfig& config) {
   KafkaConfig conf_pairs = config;
@@ -91,29 +130,37 @@ Status TrackedProducer::Produce(const OutgoingRecord& record, std::chrono::milli
     ++batches_[batch].outstanding;
     ++counters_.produced;
   }
-  const std::string topic(record.topic);
-  const auto deadline = Clock::now() + timeout;
+  const auto uncount = [&] {
+    std::lock_guard lock(mu_);
+    --batches_[batch].outstanding;
+    --counters_.produced;
+  };
+  auto rkt = impl_->TopicFor(record.topic);
+  if (!rkt.ok()) {
+    uncount();
+    return rkt.status();
+  }
+  // Read only once the queue is full: a clock reading per record shows.
+  std::optional<Clock::time_point> deadline;
   void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(batch));
   for (;;) {
-    const rd_kafka_resp_err_t err = detail::ProduceCopy(impl_->rk.get(), topic, record, opaque);
+    const rd_kafka_resp_err_t err = detail::ProduceCopy(impl_->rk.get(), *rkt, record, opaque);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::OK();
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto now = Clock::now();
+      if (!deadline) deadline = now + timeout;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - now);
       if (left.count() > 0) {
         rd_kafka_poll(impl_->rk.get(), std::min(detail::TimeoutMs(left), 100));
         continue;  // still counted
       }
     }
-    {
-      std::lock_guard lock(mu_);
-      --batches_[batch].outstanding;
-      --counters_.produced;
-    }
+    uncount();
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
       std::lock_guard lock(mu_);
       EXACTLY_RETURN_IF_ERROR(fatal_);
     }
-    return detail::FromError(err, fmt::format("produce to {}", topic));
+    return detail::FromError(err, fmt::format("produce to {}", record.topic));
   }
 }
 
@@ -174,7 +221,7 @@ void TrackedProducer::ForgetFailures() {
 Status TrackedProducer::Close(std::chrono::milliseconds timeout) {
   if (!impl_ || !impl_->rk) return Status::OK();
   Status st = Flush(timeout);
-  impl_->rk.reset();
+  impl_->Release();
   return st;
 }
 

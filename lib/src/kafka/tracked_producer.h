@@ -11,7 +11,8 @@
 // Contract
 // - Produce() copies the record and tags it with the current batch; when
 //   librdkafka's queue is full it serves delivery reports and retries
-//   until the timeout (kResourceExhausted, retryable).
+//   until the timeout (kResourceExhausted, retryable). The topic handle
+//   is looked up once per topic (a few topics kept), not per record.
 // - Mark() closes the current batch and returns its number.
 // - Durable(mark) serves pending delivery reports without blocking, then
 //   says whether every message of every batch <= mark is acknowledged; an

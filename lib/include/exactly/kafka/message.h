@@ -7,7 +7,7 @@
 // The accessors return views into librdkafka's memory, valid while the
 // KafkaMessage lives and is not moved from. view() gives the core's
 // RecordView of the same record; its header span is built once per message
-// and cached.
+// and cached, inline (no allocation) for up to kInlineHeaders headers.
 //
 // A KafkaMessage may also carry a consumer-side event instead of a record
 // (librdkafka reports partition EOF and per-partition errors as messages):
@@ -16,6 +16,7 @@
 // Thread safety: one owner; not for concurrent use.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -34,6 +35,10 @@ namespace exactly::kafka {
 
 class KafkaMessage {
  public:
+  // Headers kept without an allocation: a stamped record has three
+  // envelope headers, a relayed one four; more spill to the heap.
+  static constexpr std::size_t kInlineHeaders = 8;
+
   KafkaMessage() noexcept = default;
   // Takes ownership of a message from rd_kafka_consumer_poll().
   explicit KafkaMessage(rd_kafka_message_s* msg) noexcept : msg_(msg) {}
@@ -63,9 +68,20 @@ class KafkaMessage {
   rd_kafka_message_s* release() noexcept;
 
  private:
+  void CopyHeadersFrom(const KafkaMessage& o) noexcept;
+
+  // Left uninitialized: a KafkaMessage is built per consumed record, and
+  // HeaderView is trivially copyable and destructible.
+  union InlineHeaders {
+    InlineHeaders() noexcept {}
+    HeaderView at[kInlineHeaders];
+  };
+
   rd_kafka_message_s* msg_ = nullptr;
   mutable bool headers_built_ = false;
-  mutable std::vector<HeaderView> headers_;
+  mutable std::size_t header_count_ = 0;  // in inline_headers_, unless spilled
+  mutable InlineHeaders inline_headers_;
+  mutable std::vector<HeaderView> spilled_headers_;  // more than kInlineHeaders
 };
 
 }  // namespace exactly::kafka
