@@ -85,9 +85,11 @@ void CheckpointStore::Impl::ReleaseFreedMemory() {
   // producers: ~200 MiB of free heap at the peak RSS. malloc_trim returns
   // whole free pages of every arena to the OS (it walks the free lists:
   // milliseconds for a heap of hundreds of MiB), so at most once a second.
-  const auto now = std::chrono::steady_clock::now();
-  if (now - last_trim < std::chrono::seconds(1)) return;
-  last_trim = now;
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  std::int64_t last = last_trim_ms.load(std::memory_order_relaxed);
+  if (now - last < 1000 || !last_trim_ms.compare_exchange_strong(last, now)) return;
   (void)::malloc_trim(0);
 #endif
 }

@@ -156,9 +156,9 @@ struct CheckpointStore::Impl {
   bool FoldBacklogged(const state::PartitionBook& b) const;
   void FoldLoop();
   void WakeFolder();
-  // Returns free heap pages to the OS after folding (fold thread only).
+  // Returns free heap pages to the OS after folding (any thread).
   void ReleaseFreedMemory();
-  std::chrono::steady_clock::time_point last_trim;
+  std::atomic<std::int64_t> last_trim_ms{-1000};
 
  private:
   Status StartPass(const TopicPartition& tp);
