@@ -31,7 +31,7 @@ ProducerEntry* Install(PartitionData& pd, const ProducerState& state) {
   e->has_watermark = state.watermark.has_value();
   if (state.watermark) e->watermark = *state.watermark;
   e->last_seen = state.last_seen;
-  e->reported_in = pd.committed;
+  e->set_reported_in(pd.committed);
   return e;
 }
 
@@ -85,7 +85,7 @@ std::size_t Engine::MarkCommitted(const TopicPartition& tp, std::uint64_t collec
   for (std::size_t visited = 0; visited < 2 * slots && evicted < want; ++visited) {
     const std::size_t i = pd->evict_slot % slots;
     ProducerEntry* e = pd->producers.AtSlot(i);
-    if (e == nullptr || e->dirty || e->in_progress || e->reported_in > pd->committed) {
+    if (e == nullptr || e->dirty || e->in_progress || e->reported_in() > pd->committed) {
       pd->evict_slot = i + 1;
       continue;
     }
