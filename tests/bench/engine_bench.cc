@@ -265,11 +265,12 @@ BENCHMARK(BM_Classify);
 
 // Heap bytes per tracked producer, ids excluded, via glibc's allocator
 // stats: bytes in use from the heap plus those in mmapped blocks (large
-// allocations, such as the producer index, are mmapped and missing from
-// uordblks alone).
+// allocations are mmapped and missing from uordblks alone), plus the
+// producer tables' 2 MiB blocks, mapped outside malloc (entries past the
+// first ~32k of a partition, and indexes of 2 MiB and more).
 std::size_t HeapInUse() {
   const struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
+  return mi.uordblks + mi.hblkhd + Engine::MappedBytes();
 }
 
 void BM_MemoryPerProducer(benchmark::State& state) {

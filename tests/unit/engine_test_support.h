@@ -534,7 +534,12 @@ class TrafficGen {
   }
 
   std::vector<GenRecord> MakePartition(const std::string& topic, std::int32_t partition) {
-    static const char* const kIds[] = {"alpha", "beta", "gamma", "delta", "relay/in/0", "e~!"};
+    // Ids on both sides of the engine's inline-id limit (24 bytes): 25 and
+    // 24 bytes, and a 92-byte one.
+    static const char* const kIds[] = {"alpha",      "beta/producer-of-25-bytes", "gamma", "delta/producer-of-24byte",
+                                       "relay/in/0", "e~!",
+                                       "epsilon/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                       "xxxxxxxxxxxxxxxxxxxxxxxxxx"};
     std::vector<Producer> producers;
     for (std::size_t i = 0; i < o_.producers_per_partition; ++i) {
       Producer p;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -18,8 +19,9 @@ namespace exactly::detail {
 namespace {
 
 struct TestEntry {
-  std::string id;
-  std::uint32_t number = 0;
+  explicit TestEntry(std::string_view i) : id_(i) {}
+  std::string_view id() const { return id_; }
+  std::string id_;
   std::uint64_t value = 0;
 };
 
@@ -42,7 +44,7 @@ TEST(ProducerTable, AgreesWithUnorderedMapUnderRandomChurn) {
     if (op < 5) {
       const auto [e, inserted] = table.FindOrInsert(id);
       ASSERT_EQ(inserted, it == model.end()) << id;
-      ASSERT_EQ(e->id, id);
+      ASSERT_EQ(e->id(), id);
       if (inserted) {
         e->value = rng();
         model.emplace(id, std::make_pair(e, e->value));
@@ -67,7 +69,7 @@ TEST(ProducerTable, AgreesWithUnorderedMapUnderRandomChurn) {
       for (std::size_t i = 0; i < table.SlotCount(); ++i) {
         if (TestEntry* e = table.AtSlot(i)) {
           ++swept;
-          const auto m = model.find(e->id);
+          const auto m = model.find(std::string(e->id()));
           ASSERT_NE(m, model.end());
           ASSERT_EQ(m->second.first, e);
         }
@@ -104,13 +106,11 @@ TEST(ProducerTable, EvictionSweepKeepsProbeRunsShort) {
   constexpr std::size_t kPerRound = 6'554;
   std::uint64_t hand = 0;
   std::size_t next = 0;
-  std::vector<bool> referenced;  // by entry number
   std::size_t longest = 0;
   for (int round = 0; round < 60; ++round) {  // three turns of the hand
     for (std::size_t k = 0; k < kPerRound; ++k, ++next) {
       TestEntry* e = table.FindOrInsert("svc-" + std::to_string(next % 64) + "/producer-" + std::to_string(next)).first;
-      if (referenced.size() <= e->number) referenced.resize(e->number + 1);
-      referenced[e->number] = true;
+      e->value = 1;  // the reference bit
     }
     const std::size_t slots = table.SlotCount();
     std::size_t evicted = 0;
@@ -119,8 +119,8 @@ TEST(ProducerTable, EvictionSweepKeepsProbeRunsShort) {
       TestEntry* e = table.AtSlot(table.SweepSlot(hand));
       if (e == nullptr) {
         ++hand;
-      } else if (referenced[e->number]) {
-        referenced[e->number] = false;
+      } else if (e->value != 0) {
+        e->value = 0;
         ++hand;
       } else {
         table.Erase(e);  // the hand stays: a later entry may shift into the slot
@@ -134,6 +134,52 @@ TEST(ProducerTable, EvictionSweepKeepsProbeRunsShort) {
   // At ~54% load an evenly loaded index has runs under ~100 slots; the
   // index-order sweep reached ~900 here (and tens of thousands at 1 M).
   EXPECT_LT(longest, 200u) << "slots " << table.SlotCount();
+}
+
+// Past the first ~32k entries, pages are 2 MiB blocks mapped outside
+// malloc: entries there must stay put and be found through erase and reuse
+// as anywhere else, and every block must be counted while mapped and
+// released with the table.
+TEST(ProducerTable, BlockPagesKeepEntriesAndAreCounted) {
+  const std::size_t mapped_before = MappedBlockBytes();
+  {
+    ProducerTable<TestEntry> table;
+    constexpr int kIds = 100000;
+    const auto id_of = [](int i) { return (i % 5 == 0 ? "a-producer-id-longer-than-24-bytes-" : "p") + std::to_string(i); };
+    std::vector<TestEntry*> entries;
+    for (int i = 0; i < kIds; ++i) {
+      TestEntry* e = table.FindOrInsert(id_of(i)).first;
+      e->value = static_cast<std::uint64_t>(i);
+      entries.push_back(e);
+    }
+    const std::size_t mapped_full = MappedBlockBytes() - mapped_before;
+    // The index (over 2 MiB at this size) and the entry blocks.
+    EXPECT_GE(mapped_full, std::size_t{2} << 20);
+    EXPECT_EQ(mapped_full % (std::size_t{2} << 20), 0u);
+    // Erase two thirds, insert as many new ids: erased entries are reused,
+    // so no block is added.
+    for (int i = 0; i < kIds; ++i)
+      if (i % 3 != 0) table.Erase(entries[static_cast<std::size_t>(i)]);
+    for (int i = kIds; i < 2 * kIds - (kIds + 2) / 3; ++i) {
+      TestEntry* e = table.FindOrInsert(id_of(i)).first;
+      e->value = static_cast<std::uint64_t>(i);
+    }
+    EXPECT_EQ(table.size(), static_cast<std::size_t>(kIds));
+    EXPECT_EQ(MappedBlockBytes() - mapped_before, mapped_full);
+    for (int i = 0; i < kIds; i += 3) {
+      TestEntry* e = table.Find(id_of(i));
+      ASSERT_EQ(e, entries[static_cast<std::size_t>(i)]) << id_of(i);
+      ASSERT_EQ(e->value, static_cast<std::uint64_t>(i));
+    }
+    for (int i = 1; i < kIds; i += 3) ASSERT_EQ(table.Find(id_of(i)), nullptr) << id_of(i);
+    for (int i = kIds; i < 2 * kIds - (kIds + 2) / 3; ++i) {
+      TestEntry* e = table.Find(id_of(i));
+      ASSERT_NE(e, nullptr) << id_of(i);
+      ASSERT_EQ(e->id(), id_of(i));
+      ASSERT_EQ(e->value, static_cast<std::uint64_t>(i));
+    }
+  }
+  EXPECT_EQ(MappedBlockBytes(), mapped_before);
 }
 
 }  // namespace

@@ -207,7 +207,7 @@ Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, c
     if (pe.has_watermark) ++counters.producers_expired;
     pe.has_watermark = false;
   }
-  const std::string& id = pe.id;
+  const std::string_view id = pe.id();
   pe.last_seen = pd.max_timestamp;
   pd.MarkDirty(pe);
 
@@ -290,7 +290,7 @@ Outcome Engine::Impl::DeliverSingle(PartitionData& pd, ProducerEntry& pe,
   m.value = rec.value;
   m.headers = rec.headers;
   m.stamped = true;
-  m.producer = pe.id;
+  m.producer = pe.id();
   m.stamp = env.stamp;
   if (env.chunk) {
     // A one-chunk message is a reassembled message: never null, and without

@@ -31,7 +31,7 @@ ProducerEntry* Install(PartitionData& pd, const ProducerState& state) {
   e->has_watermark = state.watermark.has_value();
   if (state.watermark) e->watermark = *state.watermark;
   e->last_seen = state.last_seen;
-  e->reported_in = pd.committed;
+  e->set_reported_in(pd.committed);
   return e;
 }
 
@@ -86,7 +86,7 @@ std::size_t Engine::MarkCommitted(const TopicPartition& tp, std::uint64_t collec
     // In the table's scattered sweep order, not index order (see SweepSlot).
     const std::size_t i = pd->producers.SweepSlot(pd->evict_slot);
     ProducerEntry* e = pd->producers.AtSlot(i);
-    if (e == nullptr || e->dirty || e->in_progress || e->reported_in > pd->committed) {
+    if (e == nullptr || e->dirty || e->in_progress || e->reported_in() > pd->committed) {
       ++pd->evict_slot;
       continue;
     }

@@ -114,21 +114,60 @@ struct InProgress {
   }
 };
 
-// W and bookkeeping for one producer (80 bytes; ids up to 15 bytes inline).
-struct ProducerEntry {
-  std::string id;
+// W and bookkeeping for one producer: 64 bytes, one cache line (the
+// table's pages are line-aligned), with ids of up to 24 bytes inside it,
+// longer ones on the heap. Built in place by the ProducerTable; never
+// copied or moved (the engine keeps pointers to entries).
+struct alignas(64) ProducerEntry {
+  static constexpr std::size_t kInlineId = 24;
+
+  // `id`: 1-255 bytes (ValidProducerId), as every caller checks.
+  // (Longer ones are cut, never overrun.)
+  explicit ProducerEntry(std::string_view id) : id_size_(std::min<std::size_t>(id.size(), 255)) {
+    const std::size_t n = id_size_;
+    char* out = inline_id_;
+    if (n > kInlineId) out = heap_id_ = new char[n];
+    std::memcpy(out, id.data(), n);
+  }
+  ~ProducerEntry() {
+    if (id_size_ > kInlineId) delete[] heap_id_;
+  }
+  ProducerEntry(const ProducerEntry&) = delete;
+  ProducerEntry& operator=(const ProducerEntry&) = delete;
+
+  std::string_view id() const noexcept {
+    return std::string_view(id_size_ > kInlineId ? heap_id_ : inline_id_, id_size_);
+  }
+
+  // The CollectChanges that last reported this producer: once a committed
+  // checkpoint holds that collection, the producer may be evicted.
+  // Collections are numbered from 1 per partition, one per checkpoint:
+  // 52 bits do not run out.
+  std::uint64_t reported_in() const noexcept { return reported_in_; }
+  void set_reported_in(std::uint64_t collection) noexcept { reported_in_ = collection & kReportedMask; }
+
+ private:
+  static constexpr std::uint64_t kReportedMask = (std::uint64_t{1} << 52) - 1;
+  union {
+    char inline_id_[kInlineId];
+    char* heap_id_;
+  };
+
+ public:
   EpochSeq watermark;
   TimestampMs last_seen;
   std::unique_ptr<InProgress> in_progress;
-  // The CollectChanges that last reported this producer: once a committed
-  // checkpoint holds that collection, the producer may be evicted.
-  std::uint64_t reported_in = 0;
-  std::uint32_t number = 0;  // ProducerTable's
-  bool has_watermark = false;
-  bool dirty = false;
-  bool doomed = false;       // being erased by PurgeExpired
-  bool referenced = false;   // used since the eviction sweep last passed (CLOCK)
+  // One word: the flags, the id's size and reported_in.
+  std::uint64_t has_watermark : 1 = 0;
+  std::uint64_t dirty : 1 = 0;
+  std::uint64_t doomed : 1 = 0;      // being erased by PurgeExpired
+  std::uint64_t referenced : 1 = 0;  // used since the eviction sweep last passed (CLOCK)
+
+ private:
+  std::uint64_t id_size_ : 8;
+  std::uint64_t reported_in_ : 52 = 0;
 };
+static_assert(sizeof(ProducerEntry) == 64);
 
 using ProducerMap = ProducerTable<ProducerEntry>;
 

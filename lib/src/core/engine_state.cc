@@ -20,7 +20,7 @@ namespace {
 
 ProducerState ToState(const ProducerEntry& e) {
   ProducerState s;
-  s.producer = e.id;
+  s.producer = e.id();
   if (e.has_watermark) s.watermark = e.watermark;
   s.last_seen = e.last_seen;
   return s;
@@ -157,7 +157,7 @@ std::uint64_t Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& vi
   pd->removed_messages.clear();
   for (ProducerEntry* e : pd->dirty) {
     e->dirty = false;
-    e->reported_in = collection;
+    e->set_reported_in(collection);
     visitor.ProducerChanged(ToState(*e));
   }
   pd->dirty.clear();
@@ -194,7 +194,7 @@ std::size_t Engine::PurgeExpired(const TopicPartition& tp, std::size_t budget) {
   // Erasing moves index slots, never entries, so the pointers stay good.
   for (ProducerEntry* e : doomed) {
     if (e->has_watermark) ++impl_->counters.producers_expired;
-    pd->erased.push_back(e->id);
+    pd->erased.emplace_back(e->id());
     pd->producers.Erase(e);
   }
   return doomed.size();

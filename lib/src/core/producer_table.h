@@ -3,15 +3,23 @@
 // ProducerTable: the per-partition map from producer id to its state,
 // looked up once per stamped record.
 //
-// Layout: entries live in fixed-size pages and never move (the engine keeps
-// pointers to them: in-progress owners, the dirty list); an open-addressing
-// index (linear probing, power-of-two size, at most 3/4 full) maps a hash
-// to an entry number. An index slot is 8 bytes: the entry number and 32
-// bits of the hash, so a probe compares ids only on a 32-bit match. Ids of
-// up to 15 bytes sit inside the entry (std::string's inline buffer).
+// Layout: entries live in pages owned by the table and never move (the
+// engine keeps pointers to them: in-progress owners, the dirty list); an
+// open-addressing index (linear probing, power-of-two size, at most 3/4
+// full) maps a hash to an entry number. An index slot is 8 bytes: the entry
+// number and 32 bits of the hash, so a probe compares ids only on a 32-bit
+// match. Where an entry keeps its id is the entry's business (id()).
 //
-// The entry number is the seam for a bounded-memory cache later: an index
-// slot could name a cold entry held in the store instead of in a page.
+// Pages double from 16 entries up to half a 2 MiB block, then are 2 MiB
+// blocks, 2 MiB-aligned and advised for transparent huge pages, mapped
+// outside malloc (Engine::MappedBytes counts them). With millions of
+// producers a lookup is a random read of the index and of an entry: on
+// 4 KiB pages each is a TLB miss and a page walk besides the cache miss.
+// Erased entries are destroyed in place and their numbers reused (a free
+// list), so churn does not grow the pages.
+//
+// The entry number is the seam for a bounded-memory cache: an evicted
+// producer's entry is erased and its room reused by the next one fetched.
 //
 // Erasing shifts later slots of the same probe run back (no tombstones),
 // so lookups never slow down with churn. Iteration order (ForEachSlot)
@@ -33,8 +41,20 @@
 
 namespace exactly::detail {
 
+inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
+
 // madvise(MADV_HUGEPAGE) where the platform has it; a hint, failures ignored.
 void AdviseHugePages(void* p, std::size_t bytes) noexcept;
+// `bytes` (a multiple of kHugePageBytes) of zeroed memory at a 2 MiB-aligned
+// address, advised for huge pages and counted in MappedBlockBytes() until
+// unmapped. Throws std::bad_alloc, as operator new does.
+void* MapHugeBlock(std::size_t bytes);
+void UnmapHugeBlock(void* p, std::size_t bytes) noexcept;
+// Bytes of blocks mapped now, by every table of the process.
+std::size_t MappedBlockBytes() noexcept;
+inline std::size_t RoundUpToHugePages(std::size_t bytes) noexcept {
+  return (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+}
 
 // Producer ids are hashed once per record, so the hash is built for short
 // strings: 8-byte words, overlapping loads for the tail, multiply-xorshift
@@ -107,42 +127,44 @@ inline bool EqualBytes(std::string_view a, std::string_view b) noexcept {
 }
 
 // An allocator for arrays that may be large and are read at random: from
-// 2 MiB up, blocks are 2 MiB-aligned and advised for transparent huge pages
-// (THP "madvise" mode, the common default, maps only advised memory with
-// them). With 4 KiB pages a random read of a big table is a TLB miss and a
-// page walk (nested under virtualisation) on top of the cache miss, which
-// prefetching hides badly; measured on a VM, ~2x the time of the cache miss
-// alone. Where THP is off, the advice is ignored.
+// 2 MiB up, arrays are 2 MiB blocks (MapHugeBlock). With 4 KiB pages a
+// random read of a big table is a TLB miss and a page walk (nested under
+// virtualisation) on top of the cache miss, which prefetching hides badly;
+// measured on a VM, ~2x the time of the cache miss alone. Where THP is off,
+// the advice is ignored.
 template <class T>
 struct LargeArrayAllocator {
   using value_type = T;
-  static constexpr std::size_t kHuge = std::size_t{2} << 20;
   LargeArrayAllocator() = default;
   template <class U>
   LargeArrayAllocator(const LargeArrayAllocator<U>&) noexcept {}
   T* allocate(std::size_t n) {
     const std::size_t bytes = n * sizeof(T);
-    if (bytes < kHuge) return std::allocator<T>().allocate(n);
-    void* p = std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
-    if (p == nullptr) throw std::bad_alloc();
-    AdviseHugePages(p, bytes);
-    return static_cast<T*>(p);
+    if (bytes < kHugePageBytes) return std::allocator<T>().allocate(n);
+    return static_cast<T*>(MapHugeBlock(RoundUpToHugePages(bytes)));
   }
   void deallocate(T* p, std::size_t n) noexcept {
-    if (n * sizeof(T) < kHuge) return std::allocator<T>().deallocate(p, n);
-    std::free(p);
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes < kHugePageBytes) return std::allocator<T>().deallocate(p, n);
+    UnmapHugeBlock(p, RoundUpToHugePages(bytes));
   }
   friend bool operator==(const LargeArrayAllocator&, const LargeArrayAllocator&) noexcept { return true; }
 };
 
-// Entry must be default-constructible and move-assignable, with members
-// `std::string id` and `std::uint32_t number` (kept by the table).
+// Entry: constructible from its id (std::string_view), with
+// `std::string_view id() const`; the table builds it in place and never
+// copies or moves it.
 template <class Entry>
 class ProducerTable {
  public:
   ProducerTable() = default;
   ProducerTable(const ProducerTable&) = delete;
   ProducerTable& operator=(const ProducerTable&) = delete;
+  ~ProducerTable() {
+    for (const Slot& s : slots_)
+      if (s.number != 0) At(s.number - 1).~Entry();
+    for (std::size_t p = 0; p < pages_.size(); ++p) FreePage(p, pages_[p]);
+  }
 
   std::size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
@@ -156,12 +178,12 @@ class ProducerTable {
       if (s.number == 0) return nullptr;
       if (s.tag == tag) {
         Entry& e = At(s.number - 1);
-        if (EqualBytes(e.id, id)) return &e;
+        if (EqualBytes(e.id(), id)) return &e;
       }
     }
   }
 
-  // The entry for `id`, inserted default-constructed (with the id) if new.
+  // The entry for `id`, inserted (built from the id) if new.
   std::pair<Entry*, bool> FindOrInsert(std::string_view id) {
     if ((size_ + 1) * 4 > slots_.size() * 3) Grow(slots_.empty() ? 16 : slots_.size() * 2);
     const std::uint64_t h = HashBytes(id);
@@ -172,29 +194,37 @@ class ProducerTable {
       if (s.number == 0) break;
       if (s.tag == tag) {
         Entry& e = At(s.number - 1);
-        if (EqualBytes(e.id, id)) return {&e, false};
+        if (EqualBytes(e.id(), id)) return {&e, false};
       }
     }
     const std::uint32_t number = Allocate();
-    Entry& e = At(number);
-    e.id.assign(id);
-    e.number = number;
+    Entry* e;
+    try {
+      e = ::new (static_cast<void*>(&At(number))) Entry(id);
+    } catch (...) {
+      free_.push_back(number);
+      throw;
+    }
     slots_[i] = Slot{number + 1, tag};
     ++size_;
-    return {&e, true};
+    return {e, true};
   }
 
-  // Forgets `e` (a pointer this table returned). Other entries stay put.
+  // Forgets and destroys `e` (a pointer this table returned). Other entries
+  // stay put.
   void Erase(Entry* e) {
-    const std::uint64_t h = HashBytes(e->id);
+    const std::uint64_t h = HashBytes(e->id());
+    const auto tag = static_cast<std::uint32_t>(h >> 32);
     std::size_t i = h & mask_;
-    while (slots_[i].number != e->number + 1) i = (i + 1) & mask_;
+    // e's slot comes before the end of its probe run.
+    while (slots_[i].tag != tag || &At(slots_[i].number - 1) != e) i = (i + 1) & mask_;
+    const std::uint32_t number = slots_[i].number - 1;
     // Backward-shift deletion: move later members of the run into the hole
     // when their home position allows it.
     for (std::size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
       const Slot s = slots_[j];
       if (s.number == 0) break;
-      const std::size_t home = HashBytes(At(s.number - 1).id) & mask_;
+      const std::size_t home = HashBytes(At(s.number - 1).id()) & mask_;
       // s may move to i if i lies cyclically in [home, j).
       if (((j - home) & mask_) >= ((j - i) & mask_)) {
         slots_[i] = s;
@@ -202,8 +232,8 @@ class ProducerTable {
       }
     }
     slots_[i] = Slot{};
-    free_.push_back(e->number);
-    *e = Entry{};
+    e->~Entry();
+    free_.push_back(number);
     --size_;
   }
 
@@ -258,7 +288,8 @@ class ProducerTable {
     if (!slots_.empty()) PrefetchLine(&slots_[hash & mask_]);
   }
   // The entry of the first slot in the probe run whose tag matches (the
-  // one Find would most likely return): both cache lines it may span.
+  // one Find would most likely return): both cache lines it may span
+  // (one, for entries whose size divides a line: pages are line-aligned).
   void PrefetchEntry(std::uint64_t hash) const noexcept {
     if (slots_.empty()) return;
     // The home slot or the next one: at most 3/4 full, most runs are
@@ -270,16 +301,27 @@ class ProducerTable {
     if (s.number == 0 || s.tag != tag) return;
     const char* e = reinterpret_cast<const char*>(&At(s.number - 1));
     PrefetchLine(e);
-    PrefetchLine(e + sizeof(Entry) - 1);
+    if constexpr (64 % sizeof(Entry) != 0) PrefetchLine(e + sizeof(Entry) - 1);
   }
 
  private:
-  // Pages double from 16 entries to 4096, then stay at 4096: little slack
-  // for a partition with few producers, bounded slack for millions.
+  // Pages double from 16 entries to the largest power of two of them under
+  // half a block, then are blocks (as many entries as fit): little slack
+  // for a partition with few producers, none wasted on huge pages for it,
+  // bounded slack for millions.
   static constexpr std::uint32_t kFirstPage = 16;
-  static constexpr std::uint32_t kGrowingPages = 9;  // 16 .. 4096 entries
-  static constexpr std::uint32_t kBigPage = kFirstPage << (kGrowingPages - 1);
+  static constexpr std::uint32_t kBigPage = [] {
+    std::uint32_t n = kFirstPage;
+    while (std::size_t{n} * 2 * sizeof(Entry) <= kHugePageBytes) n *= 2;
+    return n;
+  }();
+  static constexpr std::uint32_t kGrowingPages = [] {
+    std::uint32_t k = 0;
+    while ((kFirstPage << k) < kBigPage) ++k;
+    return k;
+  }();  // 16 .. kBigPage / 2 entries
   static constexpr std::uint32_t kGrowingEntries = kFirstPage * ((1u << kGrowingPages) - 1);
+  static constexpr std::size_t kPageAlign = alignof(Entry) > 64 ? alignof(Entry) : 64;
 
   struct Slot {
     std::uint32_t number = 0;  // entry number + 1; 0: empty
@@ -289,8 +331,22 @@ class ProducerTable {
   static std::uint32_t PageSize(std::size_t page) noexcept {
     return page < kGrowingPages ? kFirstPage << page : kBigPage;
   }
+  static std::size_t PageBytes(std::size_t page) noexcept {
+    const std::size_t bytes = std::size_t{PageSize(page)} * sizeof(Entry);
+    return page < kGrowingPages ? bytes : RoundUpToHugePages(bytes);
+  }
+  static Entry* NewPage(std::size_t page) {
+    if (page >= kGrowingPages) return static_cast<Entry*>(MapHugeBlock(PageBytes(page)));
+    return static_cast<Entry*>(::operator new(PageBytes(page), std::align_val_t{kPageAlign}));
+  }
+  static void FreePage(std::size_t page, Entry* p) noexcept {
+    if (page >= kGrowingPages) return UnmapHugeBlock(p, PageBytes(page));
+    ::operator delete(static_cast<void*>(p), std::align_val_t{kPageAlign});
+  }
+
   // Entries are reached through the pages' pointers, so a const table
-  // still yields them mutable; ForEach hands out const references.
+  // still yields them mutable; ForEach hands out const references. The
+  // storage of an entry number not in the index holds no object.
   Entry& At(std::uint32_t number) const noexcept {
     if (number < kGrowingEntries) {
       const std::uint32_t m = number + kFirstPage;
@@ -308,9 +364,9 @@ class ProducerTable {
       return n;
     }
     if (next_ == capacity_) {
-      const std::uint32_t page = PageSize(pages_.size());
-      pages_.push_back(std::make_unique<Entry[]>(page));
-      capacity_ += page;
+      pages_.reserve(pages_.size() + 1);
+      pages_.push_back(NewPage(pages_.size()));
+      capacity_ += PageSize(pages_.size() - 1);
     }
     return next_++;
   }
@@ -321,7 +377,7 @@ class ProducerTable {
     mask_ = slots - 1;
     for (const Slot& s : old) {
       if (s.number == 0) continue;
-      std::size_t i = HashBytes(At(s.number - 1).id) & mask_;
+      std::size_t i = HashBytes(At(s.number - 1).id()) & mask_;
       while (slots_[i].number != 0) i = (i + 1) & mask_;
       slots_[i] = s;
     }
@@ -330,10 +386,10 @@ class ProducerTable {
   std::vector<Slot, LargeArrayAllocator<Slot>> slots_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
-  std::vector<std::unique_ptr<Entry[]>> pages_;
+  std::vector<Entry*> pages_;
   std::uint32_t next_ = 0;      // entries ever handed out from the pages
   std::uint32_t capacity_ = 0;  // entries in the pages
-  std::vector<std::uint32_t> free_;
+  std::vector<std::uint32_t> free_;  // erased entry numbers, reused first
 };
 
 }  // namespace exactly::detail
