@@ -1,6 +1,8 @@
 // Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
 #include "cli.h"
 
+#include "exactly/allocator_tuning.h"
+
 #include <csignal>
 #include <exception>
 #include <iostream>
@@ -27,6 +29,7 @@ bool ShutdownRequested() noexcept { return g_signal != 0; }
 int ShutdownSignal() noexcept { return g_signal; }
 
 int RunMain(std::string_view app, int (*run)(int, char**), int argc, char** argv, int failure_status) {
+  TuneAllocatorForLongRunningProcess();
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exactly/allocator_tuning.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/engine.h"
 
@@ -254,6 +255,8 @@ std::vector<std::size_t> ParseList(std::string_view s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // As exactly-relay does (its main calls this first); the children inherit it.
+  TuneAllocatorForLongRunningProcess();
   std::vector<std::size_t> counts = {1'000, 10'000, 100'000, 1'000'000, 10'000'000};
   std::size_t budget = EngineOptions{}.max_resident_producers;
   bool json = false, with_all = true, with_cache = true;

@@ -1,5 +1,6 @@
 set(EXACTLY_CORE_SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/status.cc
+    ${CMAKE_CURRENT_LIST_DIR}/allocator_tuning.cc
     ${CMAKE_CURRENT_LIST_DIR}/types.cc
     ${CMAKE_CURRENT_LIST_DIR}/record.cc
     ${CMAKE_CURRENT_LIST_DIR}/crc32c.cc
