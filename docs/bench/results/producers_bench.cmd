@@ -1,0 +1,1 @@
+build/tests/bench/producers_bench --json

@@ -1,0 +1,1 @@
+build/tests/bench/relay_chunked_bench --json

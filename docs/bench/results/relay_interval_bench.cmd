@@ -1,0 +1,1 @@
+build/tests/bench/relay_interval_bench --json

@@ -1,0 +1,1 @@
+build/tests/bench/relay_recipe_bench --json
