@@ -16,11 +16,12 @@
 // re-stamps it and splits it again at its output producer's
 // message.max.bytes (the same 1,000,000). Outputs are not compressed.
 // Time runs from the first consumed record to the output acknowledged (the
-// relay: its final checkpoint written); checkpoints every 100 ms, synced.
+// relay: its final checkpoint written); checkpoints every --interval-ms
+// (100 ms), synced.
 // Runs alternate pipe, relay.
 //
 //   relay_chunked_bench [--messages M] [--message-bytes B] [--partitions N]
-//                       [--runs R] [--json]
+//                       [--runs R] [--interval-ms MS] [--json]
 //
 // --json: one JSON object on stdout, one line:
 //   bench          "relay_chunked_vs_pipe"
@@ -112,12 +113,14 @@ Input ProduceChunkedInput(kafka::MockCluster& cluster, std::uint64_t messages, s
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Flags f(argc, argv, {"messages", "message-bytes", "partitions", "runs"}, {"json"});
+  const Flags f(argc, argv, {"messages", "message-bytes", "partitions", "runs", "interval-ms"}, {"json"});
   const bool json = f.Has("json");
   const int runs = static_cast<int>(f.U64("runs", 3));
   const std::uint64_t messages = f.U64("messages", 48);
   const std::size_t message_bytes = f.U64("message-bytes", 8u << 20);
   const int partitions = static_cast<int>(f.U64("partitions", 4));
+  RelayRun relay_run;
+  relay_run.interval = std::chrono::milliseconds(f.U64("interval-ms", 100));
   std::FILE* human = json ? stderr : stdout;
   auto cluster = Check(kafka::MockCluster::Create(1), "mock cluster");
   std::size_t chunk_bytes = 0;
@@ -129,7 +132,7 @@ int main(int argc, char** argv) {
   const double mib_per_record = static_cast<double>(in.value_bytes) / static_cast<double>(in.records) / (1 << 20);
   for (int r = 0; r < runs; ++r) {
     const Measurement p = RunPipe(cluster, in, fmt::format("pipe-{}", r), fmt::format("pipe-out-{}", r));
-    const Measurement q = RunRelay(cluster, in, fmt::format("relay-{}", r), fmt::format("relay-out-{}", r), RelayRun{});
+    const Measurement q = RunRelay(cluster, in, fmt::format("relay-{}", r), fmt::format("relay-out-{}", r), relay_run);
     if (q.output_records != in.records) {
       Die(Status::Internal(fmt::format("relay wrote {} records, {} expected", q.output_records, in.records)), "relay");
     }
@@ -152,7 +155,7 @@ int main(int argc, char** argv) {
   JsonLine j;
   j.Str("bench", "relay_chunked_vs_pipe").Int("message_bytes", message_bytes).Int("messages", messages);
   j.Int("partitions", static_cast<std::uint64_t>(partitions)).Int("chunk_records", in.records);
-  j.Int("chunk_bytes", chunk_bytes).Int("runs", static_cast<std::uint64_t>(runs)).Int("interval_ms", 100);
+  j.Int("chunk_bytes", chunk_bytes).Int("runs", static_cast<std::uint64_t>(runs)).Int("interval_ms", static_cast<std::uint64_t>(relay_run.interval.count()));
   j.Bool("sync", true).Str("baseline", "pipe").Num("baseline_bps", s.baseline).Num("subject_bps", s.subject);
   j.Num("ratio", s.ratio).Num("paired_ratio", s.paired).Num("paired_min", s.paired_min).Num("paired_max", s.paired_max);
   j.Num("baseline_cpu_us", Median(pipe_cpu)).Num("subject_cpu_us", Median(relay_cpu));
