@@ -343,13 +343,10 @@ Status CheckpointStore::Commit(Checkpoint&& checkpoint) {
   // by the bound plus one checkpoint's changes however far the folder
   // lags. One step per commit, as before, let a checkpoint of 100k new
   // producers (4 MB of delta) outrun it: 69 MiB of index at 3 M producers.
-  bool folded = false;
   for (int steps = 0; steps < 100'000 && backlogged(); ++steps) {
     auto r = impl_->FoldStep(impl_->options.fold_step_bytes);
     if (!r.ok() || !*r) break;
-    folded = true;
   }
-  if (folded) impl_->ReleaseFreedMemory();
   return st;
 }
 

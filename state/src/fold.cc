@@ -16,7 +16,6 @@
 // watermarks.h), so losing unflushed steps in a crash only loses work.
 // Memtables flush in order, so a durable delta deletion implies its key
 // writes are durable too.
-#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -64,34 +63,14 @@ void CheckpointStore::Impl::FoldLoop() {
     if (stop.load()) break;
     fold_hint = false;
     lk.unlock();
-    bool folded = false;
     while (!stop.load()) {
       auto r = FoldStep(options.fold_step_bytes);
       // A failed fold leaves the stored state intact; a failing disk will
       // surface at the next Commit.
       if (!r.ok() || !*r) break;
-      folded = true;
     }
-    if (folded) ReleaseFreedMemory();
     lk.lock();
   }
-}
-
-void CheckpointStore::Impl::ReleaseFreedMemory() {
-#ifdef __GLIBC__
-  // A fold frees what the pass read and the pending-change index entries
-  // it made redundant: many small blocks, interleaved on the heap with the
-  // engine's producers, which glibc keeps resident. Measured at 3 M
-  // producers: ~200 MiB of free heap at the peak RSS. malloc_trim returns
-  // whole free pages of every arena to the OS (it walks the free lists:
-  // milliseconds for a heap of hundreds of MiB), so at most once a second.
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::steady_clock::now().time_since_epoch())
-                               .count();
-  std::int64_t last = last_trim_ms.load(std::memory_order_relaxed);
-  if (now - last < 1000 || !last_trim_ms.compare_exchange_strong(last, now)) return;
-  (void)::malloc_trim(0);
-#endif
 }
 
 Result<bool> CheckpointStore::Impl::FoldStep(std::size_t budget, bool all) {

@@ -18,7 +18,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -156,9 +155,6 @@ struct CheckpointStore::Impl {
   bool FoldBacklogged(const state::PartitionBook& b) const;
   void FoldLoop();
   void WakeFolder();
-  // Returns free heap pages to the OS after folding (any thread).
-  void ReleaseFreedMemory();
-  std::atomic<std::int64_t> last_trim_ms{-1000};
 
  private:
   Status StartPass(const TopicPartition& tp);

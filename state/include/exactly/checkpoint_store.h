@@ -180,9 +180,6 @@ struct StoreMemory {
   std::size_t table_readers = 0;    // RocksDB table readers outside the block cache
   std::size_t pending_index = 0;    // the pending-change index of every partition (FetchProducer)
   std::size_t fold_pass = 0;        // the deltas and ops of the fold pass under way
-  std::size_t total() const noexcept {
-    return memtables + block_cache + table_readers + pending_index + fold_pass;
-  }
 };
 
 // What Load reads.
