@@ -7,6 +7,7 @@
 // checkpoint; and bad options are refused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "demo_verify.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/kafka/dedup_consumer.h"
+#include "exactly/kafka/consumer.h"
 #include "exactly/kafka/mock_cluster.h"
 #include "exactly/kafka/producer.h"
 #include "relay_test_util.h"
@@ -112,6 +114,21 @@ class DedupConsumerTest : public ::testing::Test {
                              })
                     .ok());
     EXPECT_EQ(got, expected_);
+  }
+
+  // The group's committed offsets, as a lag tool reads them; empty on a
+  // failed query (the caller retries).
+  std::map<std::int32_t, std::int64_t> GroupCommitted() const {
+    auto reader = kafka::Consumer::Create(kafka::KafkaConfig{{"bootstrap.servers", bs()}, {"group.id", "dedup-test"}});
+    if (!reader.ok()) return {};
+    std::vector<TopicPartition> tps;
+    for (int p = 0; p < kPartitions; ++p) tps.push_back({Topic("in"), Partition(p)});
+    auto committed = reader->Committed(tps, 5s);
+    (void)reader->Close(5s);
+    std::map<std::int32_t, std::int64_t> out;
+    if (!committed.ok()) return out;
+    for (const auto& c : *committed) out[c.tp.partition.value()] = c.offset.value();
+    return out;
   }
 
   std::unique_ptr<kafka::MockCluster> cluster_;
@@ -291,6 +308,79 @@ TEST_F(DedupConsumerTest, BrokerOutageIsLoggedAndRetried) {
   ASSERT_TRUE(st.ok()) << st.ToString();
   ASSERT_TRUE((*consumer)->Close(30s).ok());
   ASSERT_NO_FATAL_FAILURE(ExpectCommittedCounts(**store));
+}
+
+// The group's committed offsets are only for lag tools, but a lag tool
+// must not show lag forever: an offset commit the coordinator refused is
+// made again, even once the input has stopped (nothing new to checkpoint).
+TEST_F(DedupConsumerTest, RefusedOffsetCommitsAreMadeAgainWhenTheInputIsIdle) {
+  TempDir dir;
+  auto store = CheckpointStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  auto api = kafka::MockCluster::ApiKeyByName("OffsetCommit");
+  auto refused = kafka::MockCluster::ErrorCodeByName("OFFSET_METADATA_TOO_LARGE");
+  ASSERT_TRUE(api.ok() && refused.ok());
+  ASSERT_TRUE(cluster_->PushRequestErrors(*api, 100'000, *refused).ok());
+  std::vector<std::string> log;
+  auto options = Options();
+  options.checkpoint_interval = 50ms;
+  options.log = [&](std::string_view line) { log.emplace_back(line); };
+  auto consumer = DedupConsumer::Create(**store, options, {});
+  ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
+  // Everything processed and checkpointed; every commit so far refused.
+  Status st = DriveUntil({[&] { return (*consumer)->RunFor(20ms); }},
+                         [&] {
+                           for (const auto& pos : (*consumer)->Positions()) {
+                             const auto h = high_.at(pos.tp.partition.value());
+                             if (!pos.checkpointed || pos.checkpointed->value() != h) return false;
+                           }
+                           return (*consumer)->Positions().size() == kPartitions;
+                         },
+                         60s);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  const auto refused_logged = [&] {
+    return std::any_of(log.begin(), log.end(),
+                       [](const std::string& l) { return l.starts_with("offset commit to Kafka failed"); });
+  };
+  st = DriveUntil({[&] { return (*consumer)->RunFor(20ms); }}, refused_logged, 30s);
+  ASSERT_TRUE(st.ok()) << "no refused commit reported: " << st.ToString();
+  for (const auto& [p, offset] : GroupCommitted()) {
+    EXPECT_LT(offset, high_.at(p)) << "partition " << p << ": a commit went through while refused";
+  }
+  // The coordinator takes commits again; no new input arrives.
+  cluster_->ClearRequestErrors(*api);
+  st = DriveUntil({[&] { return (*consumer)->RunFor(20ms); }}, [&] { return GroupCommitted() == high_; }, 30s);
+  EXPECT_TRUE(st.ok()) << "the group's offsets stayed behind the checkpoint: " << st.ToString();
+  ASSERT_TRUE((*consumer)->Close(30s).ok());
+}
+
+// A consumer stopped between its checkpoint and its offset commit leaves
+// the group behind the store. The next one commits what it restored,
+// with no input left to process.
+TEST_F(DedupConsumerTest, RestoredCheckpointIsCommittedToTheGroupWithoutNewInput) {
+  TempDir dir;
+  auto store = CheckpointStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  {
+    auto options = Options();
+    options.commit_to_kafka = false;  // as if stopped before each commit
+    auto first = DedupConsumer::Create(**store, options, {});
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    Status st = RunToEnd(**first);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_TRUE((*first)->Close(30s).ok());
+  }
+  for (const auto& [p, offset] : GroupCommitted()) {
+    EXPECT_LT(offset, 0) << "partition " << p << " was committed by a consumer that does not commit";
+  }
+  auto options = Options();
+  options.checkpoint_interval = 50ms;
+  auto second = DedupConsumer::Create(**store, options, {});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  Status st = DriveUntil({[&] { return (*second)->RunFor(20ms); }}, [&] { return GroupCommitted() == high_; }, 30s);
+  EXPECT_TRUE(st.ok()) << "the group's offsets stayed behind the restored checkpoint: " << st.ToString();
+  EXPECT_EQ((*second)->stats().engine.records, 0u) << "records were processed again";
+  ASSERT_TRUE((*second)->Close(30s).ok());
 }
 
 TEST(DedupConsumerOptions, BadOptionsAreRefused) {

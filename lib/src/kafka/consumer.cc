@@ -139,6 +139,28 @@ struct Consumer::Impl {
     } catch (...) {
     }
   }
+  // Served from inside Poll(), like OnError. Only failures are passed on:
+  // a commit that went through needs nothing from the listener.
+  static void OnOffsetCommit(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* offsets,
+                             void* opaque) noexcept {
+    auto* self = static_cast<Impl*>(opaque);
+    // _NO_OFFSET: there was nothing to commit.
+    if (self->listener == nullptr || offsets == nullptr || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+    try {
+      std::vector<TopicPartitionOffset> failed;
+      rd_kafka_resp_err_t first = err;
+      for (int i = 0; i < offsets->cnt; ++i) {
+        const auto& e = offsets->elems[i];
+        // A request-level error fails every partition in it.
+        if (e.err == RD_KAFKA_RESP_ERR_NO_ERROR && err == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+        if (first == RD_KAFKA_RESP_ERR_NO_ERROR) first = e.err;
+        failed.push_back({TopicPartition{Topic(e.topic), Partition(e.partition)}, Offset(e.offset)});
+      }
+      if (failed.empty()) return;
+      self->listener->OnCommitFailed(failed, FromError(first, "offset commit"));
+    } catch (...) {
+    }
+  }
   Status Fatal() {
     std::lock_guard lock(mu);
     return fatal;
@@ -166,6 +188,7 @@ Result<Consumer> Consumer::Create(const KafkaConfig& config, RebalanceListener* 
   if (listener != nullptr) {
     impl->listener = listener;
     rd_kafka_conf_set_rebalance_cb(conf->get(), &Impl::OnRebalance);
+    rd_kafka_conf_set_offset_commit_cb(conf->get(), &Impl::OnOffsetCommit);
   }
   auto rk = detail::NewHandle(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk.ok()) return rk.status();

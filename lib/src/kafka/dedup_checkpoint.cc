@@ -35,7 +35,10 @@ Status DedupConsumer::Impl::DoCheckpoint(std::chrono::milliseconds hook_timeout)
   last_attempt = start;
   records_since_checkpoint = 0;
   if (!stop_error.ok()) return stop_error;
-  if (dirty.empty() && txn->empty() && !pending) return Status::OK();
+  if (dirty.empty() && txn->empty() && !pending) {
+    CommitToKafka({});
+    return Status::OK();
+  }
 
   // §4: every output caused by the records below the offsets about to be
   // recorded must be acknowledged first. Nothing is processed from here
@@ -90,14 +93,32 @@ Status DedupConsumer::Impl::DoCheckpoint(std::chrono::milliseconds hook_timeout)
   stats.last_checkpoint_duration = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
   if (options.on_checkpoint) options.on_checkpoint(stats.last_checkpoint_duration);
   backoff = std::chrono::milliseconds(0);
-  if (options.commit_to_kafka && !offsets.empty()) {
-    // Only for lag tools: the store is the source of truth, so a failed
-    // commit is not worth stopping for.
-    if (Status c = consumer->Commit(offsets, /*async=*/true); !c.ok()) {
-      Log(fmt::format("offset commit to Kafka failed (the checkpoint is saved): {}", c.ToString()));
+  CommitToKafka(std::move(offsets));
+  return Status::OK();
+}
+
+void DedupConsumer::Impl::CommitToKafka(std::vector<TopicPartitionOffset> offsets) {
+  if (!options.commit_to_kafka) return;
+  // Without this, a partition whose last commit failed (or whose
+  // checkpoint was restored with the group behind it) would show lag
+  // forever once its input stops: nothing new means no new checkpoint.
+  for (auto& owned : entries) {
+    Entry* e = owned.get();
+    if (!e->kafka_commit_due) continue;
+    e->kafka_commit_due = false;
+    const bool listed = std::any_of(offsets.begin(), offsets.end(), [&](const auto& o) { return o.tp == e->tp; });
+    if (!listed && e->checkpointed) offsets.push_back({e->tp, *e->checkpointed});
+  }
+  if (offsets.empty()) return;
+  // A failed commit is not worth stopping for; one refused here or by the
+  // coordinator (OnCommitFailed) is due again.
+  if (Status c = consumer->Commit(offsets, /*async=*/true); !c.ok()) {
+    Log(fmt::format("offset commit to Kafka failed (the checkpoint is saved; retried with the next one): {}",
+                    c.ToString()));
+    for (const auto& o : offsets) {
+      if (Entry* e = Find(o.tp); e != nullptr) e->kafka_commit_due = true;
     }
   }
-  return Status::OK();
 }
 
 Status DedupConsumer::Impl::StartCheckpoint() {
@@ -105,7 +126,10 @@ Status DedupConsumer::Impl::StartCheckpoint() {
   last_attempt = start;
   records_since_checkpoint = 0;
   if (!stop_error.ok()) return stop_error;
-  if (dirty.empty()) return Status::OK();
+  if (dirty.empty()) {
+    CommitToKafka({});
+    return Status::OK();
+  }
   // The mark first: every output of the records below the offsets taken
   // next was produced before it.
   std::uint64_t mark = 0;
@@ -188,12 +212,9 @@ Status DedupConsumer::Impl::PendingWritten(Status st) {
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - pending->started);
   if (options.on_checkpoint) options.on_checkpoint(stats.last_checkpoint_duration);
   backoff = std::chrono::milliseconds(0);
-  if (options.commit_to_kafka) {
-    if (Status c = consumer->Commit(pending->offsets, /*async=*/true); !c.ok()) {
-      Log(fmt::format("offset commit to Kafka failed (the checkpoint is saved): {}", c.ToString()));
-    }
-  }
+  std::vector<TopicPartitionOffset> offsets = std::move(pending->offsets);
   pending.reset();
+  CommitToKafka(std::move(offsets));
   return Status::OK();
 }
 

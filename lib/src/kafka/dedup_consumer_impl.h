@@ -37,6 +37,10 @@ struct DedupConsumer::Impl final : RebalanceListener {
     bool dirty = false;                  // processed records since the last checkpoint
     bool pending = false;                // covered by the pipelined checkpoint in flight
     bool resumed = false;                // the first record after a (re)start was seen
+    // Kafka's committed offset may be behind `checkpointed` (restored
+    // from the store, or a commit failed): commit it with the next
+    // checkpoint, or on its own when nothing else is to be checkpointed.
+    bool kafka_commit_due = false;
     // The engine's change collection in the checkpoint being built or in
     // flight: once committed, the engine may evict what it reported.
     std::uint64_t collection = 0;
@@ -52,6 +56,7 @@ struct DedupConsumer::Impl final : RebalanceListener {
   void OnAssigned(std::span<const TopicPartition> partitions, std::span<Offset> start) noexcept override;
   void OnRevoked(std::span<const TopicPartition> partitions, bool lost) noexcept override;
   void OnTransientError(const Status& error) noexcept override;
+  void OnCommitFailed(std::span<const TopicPartitionOffset> offsets, const Status& error) noexcept override;
 
   // --- loop (dedup_consumer.cc) ---
   void Process(const KafkaMessage& msg);
@@ -92,6 +97,10 @@ struct DedupConsumer::Impl final : RebalanceListener {
   // Reloads every dirty or pending partition from the store, seeks back to
   // it, and drops the pending checkpoint.
   void Rewind(std::string_view why);
+  // Commits `offsets` (just checkpointed) and every owned partition's
+  // checkpointed offset that Kafka may not have yet, to the group: only
+  // for lag tools, the store is the source of truth.
+  void CommitToKafka(std::vector<TopicPartitionOffset> offsets);
   // Records the error that stops the loop (the first one wins).
   void Stop(Status st);
   // A failed checkpoint: rewinds, unless retrying cannot help (`st` is
@@ -124,6 +133,7 @@ struct DedupConsumer::Impl final : RebalanceListener {
   Clock::time_point resume_at{};
   Clock::time_point next_pending_check{};
   std::uint64_t consume_errors = 0;
+  std::uint64_t commit_errors = 0;
 
   // Last: destroyed first, so librdkafka never calls back into a
   // half-destroyed listener.

@@ -37,6 +37,7 @@ void DedupConsumer::Impl::OnAssigned(std::span<const TopicPartition> partitions,
       e->dirty = false;
       e->pending = false;
       e->resumed = false;
+      e->kafka_commit_due = false;
       if (!stop_error.ok()) continue;  // stopping: do not bother loading
       auto loaded = LoadPartition(tp);
       if (!loaded.ok()) {
@@ -56,6 +57,9 @@ void DedupConsumer::Impl::OnAssigned(std::span<const TopicPartition> partitions,
         continue;
       }
       e->next = e->checkpointed = lp.next_offset;
+      // The group's committed offset may be behind the store's (the last
+      // owner stopped between its checkpoint and its commit).
+      e->kafka_commit_due = true;
       start[i] = lp.next_offset;
     }
     Log(fmt::format("assigned {} partition(s), {} owned", partitions.size(), entries.size()));
@@ -97,6 +101,23 @@ void DedupConsumer::Impl::OnRevoked(std::span<const TopicPartition> partitions, 
     Stop(Status::Internal(fmt::format("partition revocation failed: {}", ex.what())));
   } catch (...) {
     Stop(Status::Internal("partition revocation failed"));
+  }
+}
+
+void DedupConsumer::Impl::OnCommitFailed(std::span<const TopicPartitionOffset> offsets,
+                                         const Status& error) noexcept {
+  try {
+    // Not retried at once: the coordinator is likely moving or away, and
+    // the next checkpoint interval is soon enough for lag tools.
+    for (const auto& o : offsets) {
+      if (Entry* e = Find(o.tp); e != nullptr) e->kafka_commit_due = true;
+    }
+    ++commit_errors;
+    if (commit_errors <= 10 || commit_errors % 1000 == 0) {
+      Log(fmt::format("offset commit to Kafka failed (#{}; the checkpoint is saved, committed again later): {}",
+                      commit_errors, error.ToString()));
+    }
+  } catch (...) {
   }
 }
 

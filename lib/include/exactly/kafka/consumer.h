@@ -23,7 +23,8 @@
 //   the Consumer then applies them (rd_kafka_assign for the eager
 //   protocols, rd_kafka_incremental_assign/unassign for cooperative ones)
 //   with the start offsets the listener chose. A failure to apply them is
-//   returned by that Poll() as an error Status.
+//   returned by that Poll() as an error Status. Offset commits that fail
+//   (async or not) are reported to it too, from a later Poll().
 //
 // Thread safety: Poll() from one thread at a time; the query calls
 // (Watermarks, Committed) may run concurrently with it. Listener callbacks
@@ -84,6 +85,14 @@ class RebalanceListener {
   // that librdkafka retries by itself; fatal ones are returned by Poll().
   // Without a listener they go to stderr.
   virtual void OnTransientError(const Status& error) noexcept { (void)error; }
+  // An offset commit failed for `offsets` (those of one Commit() call that
+  // the group coordinator did not take, e.g. the coordinator moved or was
+  // unreachable). librdkafka does not retry it: committing again is the
+  // listener's choice.
+  virtual void OnCommitFailed(std::span<const TopicPartitionOffset> offsets, const Status& error) noexcept {
+    (void)offsets;
+    (void)error;
+  }
 };
 
 class Consumer {
@@ -111,7 +120,9 @@ class Consumer {
   Result<std::vector<TopicPartitionOffset>> Committed(std::span<const TopicPartition> tps,
                                                       std::chrono::milliseconds timeout);
   // Commits `offsets` (the next offsets to consume). Synchronous unless
-  // `async`, in which case errors surface only in librdkafka's log.
+  // `async`, in which case errors reach the RebalanceListener's
+  // OnCommitFailed from a later Poll() (without a listener, only
+  // librdkafka's log).
   Status Commit(std::span<const TopicPartitionOffset> offsets, bool async);
   Result<std::vector<TopicPartition>> Assignment();
   // Moves the fetch position of assigned partitions. Waits up to `timeout`

@@ -119,7 +119,11 @@ struct DedupConsumerOptions {
   std::chrono::milliseconds hook_timeout{30000};
   std::chrono::milliseconds poll_timeout{100};
   std::chrono::milliseconds seek_timeout{10000};
-  // Commit checkpointed offsets to the group as well (asynchronously).
+  // Commit checkpointed offsets to the group as well (asynchronously), for
+  // lag tools; the store stays the source of truth. A commit the group
+  // refused, or a partition restored from a checkpoint the group has not
+  // seen, is committed again at the next checkpoint trigger, even with no
+  // new input (with checkpoint_interval 0 that needs new records).
   bool commit_to_kafka = true;
   // Diagnostics (transient errors, rewinds); default: stderr.
   std::function<void(std::string_view)> log;
