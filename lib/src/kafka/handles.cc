@@ -34,8 +34,20 @@ Result<ConfPtr> BuildConf(const KafkaConfig& config) {
 namespace {
 
 std::atomic<KafkaLogSink*> g_log_sink{nullptr};
+std::atomic<bool> g_gapless_warned{false};
+
+// librdkafka warns at every client's creation that
+// enable.gapless.guarantee is experimental. The relay sets it on purpose
+// on every output producer (one per input producer), so the warning would
+// repeat for as many producers as the input has: once says it.
+bool RepeatedGaplessWarning(const char* fac, const char* buf) {
+  if (fac == nullptr || buf == nullptr || std::string_view(fac) != "CONFWARN") return false;
+  if (std::string_view(buf).find("enable.gapless.guarantee is experimental") == std::string_view::npos) return false;
+  return g_gapless_warned.exchange(true, std::memory_order_relaxed);
+}
 
 void RouteLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  if (RepeatedGaplessWarning(fac, buf)) return;
   KafkaLogSink* sink = g_log_sink.load(std::memory_order_acquire);
   const char* name = rk != nullptr ? rd_kafka_name(rk) : "";
   if (sink != nullptr) {

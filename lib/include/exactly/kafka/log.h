@@ -11,6 +11,9 @@
 // - `level` is librdkafka's syslog level (0 emerg ... 7 debug); which
 //   lines are produced at all is still librdkafka's `log_level` / `debug`
 //   properties.
+// - librdkafka's warning that enable.gapless.guarantee is experimental,
+//   logged at the creation of every client that sets it (the relay sets
+//   it on each output producer), is passed on once per process.
 // - The sink must outlive every client created while it was set (or be
 //   replaced before it dies), and never throw.
 //
