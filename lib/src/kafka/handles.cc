@@ -60,7 +60,9 @@ void RouteLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf)
 }  // namespace
 
 Result<HandlePtr> NewHandle(rd_kafka_type_t type, ConfPtr conf) {
-  if (g_log_sink.load(std::memory_order_acquire) != nullptr) rd_kafka_conf_set_log_cb(conf.get(), &RouteLog);
+  // Always ours, also without a sink (RouteLog then prints as librdkafka
+  // would), so the repeated warning above is dropped everywhere.
+  rd_kafka_conf_set_log_cb(conf.get(), &RouteLog);
   char errstr[512] = {0};
   // rd_kafka_new takes ownership of conf only on success.
   rd_kafka_t* rk = rd_kafka_new(type, conf.get(), errstr, sizeof errstr);

@@ -5,17 +5,18 @@
 // JSON lines for a log shipper) installs a KafkaLogSink instead.
 //
 // Contract
-// - SetKafkaLogSink is process-wide and affects clients created after it
-//   (the callback is part of a client's configuration). A line logged
-//   while no sink is set goes to stderr as librdkafka would print it.
+// - SetKafkaLogSink is process-wide and applies to every client of this
+//   library, whenever created. A line logged while no sink is set goes to
+//   stderr in librdkafka's format (without its timestamp).
 // - `level` is librdkafka's syslog level (0 emerg ... 7 debug); which
 //   lines are produced at all is still librdkafka's `log_level` / `debug`
 //   properties.
 // - librdkafka's warning that enable.gapless.guarantee is experimental,
 //   logged at the creation of every client that sets it (the relay sets
 //   it on each output producer), is passed on once per process.
-// - The sink must outlive every client created while it was set (or be
-//   replaced before it dies), and never throw.
+// - The sink must outlive every client that may log while it is set (or
+//   be replaced before it dies, while no client is logging), and never
+//   throw.
 //
 // Thread safety: Log is called from librdkafka's internal threads,
 // concurrently; SetKafkaLogSink from any thread.
