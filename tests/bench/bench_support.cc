@@ -145,13 +145,16 @@ void Finish(Measurement& m, const Input& in, std::chrono::steady_clock::time_poi
 }
 
 Measurement RunPipe(kafka::MockCluster& cluster, const Input& input, const std::string& group,
-                    const std::string& output) {
+                    const std::string& output, const kafka::KafkaConfig& consumer_extra) {
   const std::string& bs = cluster.bootstraps();
   Check(cluster.CreateTopic(output, input.spec.partitions), "output topic");
-  auto consumer = Check(kafka::Consumer::Create(ConsumerConfig(bs, group)), "pipe consumer");
+  kafka::KafkaConfig cconf = ConsumerConfig(bs, group);
+  for (const auto& [k, v] : consumer_extra.pairs()) cconf.Set(k, v);
+  auto consumer = Check(kafka::Consumer::Create(cconf), "pipe consumer");
   auto producer = Check(kafka::Producer::Create(ProducerConfig(bs)), "pipe producer");
   Check(consumer.Subscribe({input.spec.topic}), "subscribe");
   std::uint64_t n = 0;
+  std::size_t bytes_since_poll = 0;
   Clock::time_point t0;
   double c0 = 0;
   while (n < input.records) {
@@ -162,7 +165,14 @@ Measurement RunPipe(kafka::MockCluster& cluster, const Input& input, const std::
       c0 = CpuSeconds();
     }
     Check(producer.Produce({output, msg.partition(), msg.key(), msg.value(), msg.headers()}, 60s), "pipe produce");
-    if (++n % 1024 == 0) (void)producer.Poll(0ms);
+    // Delivery reports free the produced copies: serve them every 1024
+    // records, or every 16 MiB for large records (else a run of large
+    // messages would hold all its output in memory until the flush).
+    bytes_since_poll += msg.value() ? msg.value()->size() : 0;
+    if (++n % 1024 == 0 || bytes_since_poll >= (16u << 20)) {
+      (void)producer.Poll(0ms);
+      bytes_since_poll = 0;
+    }
   }
   Check(producer.Flush(120s), "pipe flush");
   Measurement m;
@@ -195,6 +205,7 @@ Measurement RunRelay(kafka::MockCluster& cluster, const Input& input, const std:
   so.sync = run.sync;
   auto store = Check(CheckpointStore::Open(dir.path(), so), "store");
   auto options = RelayOptionsFor(cluster.bootstraps(), group, input.spec.topic, output, run.interval);
+  for (const auto& [k, v] : run.consumer_extra.pairs()) options.consumer_config.Set(k, v);
   if (run.queue_messages != 0) {
     options.producer_config.Set("queue.buffering.max.messages", fmt::format("{}", run.queue_messages));
   }

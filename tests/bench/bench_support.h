@@ -112,8 +112,10 @@ void Finish(Measurement& m, const Input& input, std::chrono::steady_clock::time_
 
 // Bare consume -> produce pipe over the whole input, in group `group`, to
 // topic `output` (created here with the input's partition count).
+// `consumer_extra`: librdkafka properties set on top of ConsumerConfig
+// (give the relay the same in RelayRun::consumer_extra).
 Measurement RunPipe(kafka::MockCluster& cluster, const Input& input, const std::string& group,
-                    const std::string& output);
+                    const std::string& output, const kafka::KafkaConfig& consumer_extra = {});
 
 struct RelayRun {
   std::chrono::milliseconds interval{100};
@@ -128,6 +130,8 @@ struct RelayRun {
   // producer (0: librdkafka's default, 100,000): bounds how far consumption
   // runs ahead of acknowledged output.
   std::uint64_t queue_messages = 0;
+  // librdkafka properties set on top of the relay's consumer settings.
+  kafka::KafkaConfig consumer_extra;
 };
 
 // The relay's options as every benchmark sets them (no dead-letter topic,
