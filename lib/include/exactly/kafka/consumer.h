@@ -16,6 +16,9 @@
 // - Close(timeout) leaves the group and releases the handle, bounded by
 //   `timeout` (librdkafka's blocking close is avoided). The destructor of an
 //   unclosed consumer releases the handle without the group handshake.
+//   Both then wait, with no bound, until every KafkaMessage this consumer
+//   returned is destroyed (librdkafka keeps the handle alive for them):
+//   destroy the messages you hold before closing.
 //   Partitions revoked by Close itself are not reported to a
 //   RebalanceListener: the owner finishes its work before calling Close.
 // - With a RebalanceListener (Create's second argument), group

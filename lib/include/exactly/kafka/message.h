@@ -13,6 +13,10 @@
 // (librdkafka reports partition EOF and per-partition errors as messages):
 // then ok() is false and status() says what happened.
 //
+// A KafkaMessage must not outlive its Consumer's Close() or destruction:
+// librdkafka keeps the client handle alive for it, so closing waits for it
+// to be destroyed, forever. Copy out what must be kept longer.
+//
 // Thread safety: one owner; not for concurrent use.
 #pragma once
 
