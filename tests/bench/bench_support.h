@@ -131,7 +131,7 @@ struct RelayRun {
   // runs ahead of acknowledged output.
   std::uint64_t queue_messages = 0;
   // librdkafka properties set on top of the relay's consumer settings.
-  kafka::KafkaConfig consumer_extra;
+  kafka::KafkaConfig consumer_extra{};
 };
 
 // The relay's options as every benchmark sets them (no dead-letter topic,
