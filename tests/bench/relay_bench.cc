@@ -20,7 +20,10 @@
 //   relay_bench [--records N] [--runs R] [--max-bytes B] [--interval-ms MS]
 //               [--axis all|reference|size|producers|partitions]
 //               [--size B --producers P --partitions N]  (one configuration)
-//               [--only pipe|relay] [--json]
+//               [--only pipe|relay] [--queue-kbytes K] [--json]
+//
+// --queue-kbytes: the consumers' queued.max.messages.kbytes, pipe and
+// relay alike (default: librdkafka's, 64 MiB); see relay_chunked_bench.
 //
 // --json: besides the human summary (stderr then), one JSON object per
 // configuration on stdout, one line each:
@@ -71,6 +74,7 @@ struct Settings {
   std::chrono::milliseconds interval;
   std::string only;
   bool json;
+  std::uint64_t queue_kbytes;  // consumers' queued.max.messages.kbytes, both sides (0: librdkafka's)
 };
 
 void RunPoint(kafka::MockCluster& cluster, const Point& pt, const Settings& s) {
@@ -89,8 +93,10 @@ void RunPoint(kafka::MockCluster& cluster, const Point& pt, const Settings& s) {
   for (int r = 0; r < s.runs; ++r) {
     const std::string tag = fmt::format("{}-{}", spec.topic, r);
     Measurement p, q;
-    if (s.only != "relay") p = RunPipe(cluster, in, "pipe-" + tag, "pipe-out-" + tag);
-    if (s.only != "pipe") q = RunRelay(cluster, in, "relay-" + tag, "relay-out-" + tag, RelayRun{s.interval});
+    RelayRun run{s.interval};
+    if (s.queue_kbytes != 0) run.consumer_extra.Set("queued.max.messages.kbytes", std::to_string(s.queue_kbytes));
+    if (s.only != "relay") p = RunPipe(cluster, in, "pipe-" + tag, "pipe-out-" + tag, run.consumer_extra);
+    if (s.only != "pipe") q = RunRelay(cluster, in, "relay-" + tag, "relay-out-" + tag, run);
     pipe.push_back(p.rps);
     relay.push_back(q.rps);
     pipe_cpu.push_back(p.cpu_us);
@@ -130,7 +136,8 @@ void RunPoint(kafka::MockCluster& cluster, const Point& pt, const Settings& s) {
 
 int main(int argc, char** argv) {
   const Flags f(argc, argv,
-                {"records", "runs", "max-bytes", "interval-ms", "axis", "size", "producers", "partitions", "only"},
+                {"records", "runs", "max-bytes", "interval-ms", "axis", "size", "producers", "partitions", "only",
+                 "queue-kbytes"},
                 {"json"});
   Settings s;
   s.records = f.U64("records", 200000);
@@ -138,6 +145,7 @@ int main(int argc, char** argv) {
   s.runs = static_cast<int>(f.U64("runs", 3));
   s.interval = std::chrono::milliseconds(f.U64("interval-ms", 100));
   s.only = f.Str("only", "");
+  s.queue_kbytes = f.U64("queue-kbytes", 0);
   s.json = f.Has("json");
   const Point ref{"reference", 100, 1000, 4};
   std::vector<Point> points;
