@@ -454,6 +454,12 @@ Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
     switch (part.mode) {
       case Mode::kChanges:
         book.max_timestamp = part.max_timestamp;
+        if (part.producer_ttl_ms > 0) {
+          // The first sweep one interval after the first checkpoint: not
+          // at every start of a process.
+          if (book.producer_ttl_ms == 0) book.next_sweep = std::chrono::steady_clock::now() + options.purge_sweep_interval;
+          book.producer_ttl_ms = part.producer_ttl_ms;
+        }
         break;
       case Mode::kReplace:
         book.max_timestamp = part.max_timestamp;

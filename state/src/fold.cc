@@ -101,7 +101,9 @@ Result<bool> CheckpointStore::Impl::FoldStep(std::size_t budget, bool all) {
       // their bound make the largest due.
       if (pick || total > options.fold_total_pending_bytes) pick = largest;
     }
-    if (!pick) return false;
+    // No folding to do: the housekeeping that may wait, the producer-TTL
+    // sweep (not for an explicit Fold(), which only folds).
+    if (!pick) return all ? Result<bool>(false) : SweepStep(budget);
     EXACTLY_RETURN_IF_ERROR(StartPass(*pick));
     if (!pass) return true;  // nothing was stored after all; look again
   }

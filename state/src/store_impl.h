@@ -7,6 +7,7 @@
 //
 // Locking (acquire in this order; never the other way round):
 //   fold_mu     one folder at a time (background thread or Fold()); owns `pass`
+//               and `sweep`
 //   write_mu    serializes every database write; guards failed, last_checkpoint
 //   book_mu     guards books, fold_hint
 //   overlay_mu  guards overlays (held only for map operations)
@@ -18,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -53,6 +55,11 @@ struct PartitionBook {
   std::uint64_t generation = 0;
   // The committed max timestamp, once read or written.
   std::optional<TimestampMs> max_timestamp;
+  // Producer TTL of the engine last checkpointed through AddPartition in
+  // this process (0: none seen, no sweep), and when the partition's next
+  // TTL sweep may begin (sweep.cc).
+  std::int64_t producer_ttl_ms = 0;
+  std::chrono::steady_clock::time_point next_sweep{};
 };
 
 // A producer's last change among a partition's pending deltas.
@@ -92,6 +99,13 @@ struct FoldPass {
   std::size_t pos = 0;                    // next op to fold
 };
 
+// One producer-TTL sweep of a partition's producer keys, a bounded batch
+// per step, from `cursor` (the next key to look at) to the end.
+struct SweepPass {
+  TopicPartition tp;
+  std::string cursor;
+};
+
 Status FromRocks(const rocksdb::Status& s, std::string_view context);
 
 // Iterating key ranges: does `s` start with `prefix`, and its bytes as a view.
@@ -116,6 +130,8 @@ struct CheckpointStore::Impl {
   std::mutex fold_mu;
   std::optional<state::FoldPass> pass;
   std::atomic<std::size_t> pass_bytes{0};  // pass's memory, for MemoryUsage
+  std::optional<state::SweepPass> sweep;   // under fold_mu, like `pass`
+  std::atomic<std::uint64_t> swept{0};     // producers deleted by sweeps
 
   mutable std::mutex write_mu;
   Status failed;
@@ -156,6 +172,13 @@ struct CheckpointStore::Impl {
   void FoldLoop();
   void WakeFolder();
 
+  // Producer-TTL sweeps (sweep.cc), under fold_mu. SweepStep starts a due
+  // sweep if none is under way and runs one batch of up to `budget` bytes
+  // of keys read; it returns whether there may be more to do.
+  Result<bool> SweepStep(std::size_t budget);
+  // One batch of the current sweep; true when it reached the end.
+  Result<bool> SweepNextBatch(std::size_t budget);
+
  private:
   Status StartPass(const TopicPartition& tp);
   // Folds the next batch of the pass; true when the pass ended.
@@ -172,6 +195,7 @@ struct Checkpoint::Impl {
     std::string delta;            // kChanges: encoded delta (header only if empty)
     std::size_t delta_ops = 0;
     PartitionState replacement;   // kReplace: producers sorted by id
+    std::int64_t producer_ttl_ms = 0;  // AddPartition: the engine's TTL (for the sweep)
   };
 
   CheckpointStore::Impl* store = nullptr;

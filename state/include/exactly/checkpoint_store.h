@@ -65,6 +65,7 @@
 // kBusy); Commit and the destructor wait for at most one fold step.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -108,6 +109,19 @@ struct StoreOptions {
   // purge_budget), so producer-TTL purges reach the store a bounded amount
   // at a time. 0 disables.
   std::size_t purge_budget = 1024;
+
+  // Producer-TTL purge of what only the store holds. Producers the engine
+  // evicted (or, with a producer cache, never loaded) are not seen by its
+  // own purge above, so they would stay on disk for good. A background
+  // sweep deletes a partition's stored producers whose TTL has expired on
+  // the partition's stored clock (the TTL is the one of the engine last
+  // checkpointed through AddPartition in this process; none, no sweep), at
+  // most once per this interval per partition, a bounded batch per step.
+  // Producers with an in-progress message are kept. An expired producer is
+  // unknown to the engine whether or not it is stored, so this changes no
+  // decision; it frees disk. (Raising the TTL later cannot bring purged
+  // producers back.) 0 disables.
+  std::chrono::milliseconds purge_sweep_interval{std::chrono::minutes(10)};
 
   // --- watermark folding (tuning; defaults suit 1 to 10^7 producers) ---
   // Fold in a store-owned background thread. When false, Commit runs one
@@ -289,6 +303,12 @@ class CheckpointStore final : public ProducerSource {
   // processed. For tools and tests; the store folds by itself otherwise.
   // Safe alongside Commit and the background fold.
   Status Fold(std::size_t max_bytes = SIZE_MAX);
+  // Runs the producer-TTL sweep (purge_sweep_interval) over every
+  // partition with a known TTL now, whatever the interval. For tools and
+  // tests; safe alongside Commit and the background fold.
+  Status SweepExpired();
+  // Stored producers deleted by the TTL sweep since Open.
+  std::uint64_t SweptProducerCount() const noexcept;
 
   // --- application state (app_state.h) ----------------------------------
   // A transaction over application `app`'s keys (app: 1-255 bytes).
