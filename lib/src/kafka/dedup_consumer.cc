@@ -270,7 +270,12 @@ Status DedupConsumer::RunFor(std::chrono::milliseconds duration) {
         s.Stop(msg.status());
         break;
       }
-      if (msg->empty()) break;
+      if (msg->empty()) {
+        // Idle: a good moment for group offset commits still due (also
+        // when checkpoints are triggered by record count only).
+        if (i == 0) s.CommitToKafka({});
+        break;
+      }
       wait = milliseconds(0);  // only the first poll of a burst waits
       if (!msg->ok()) {
         s.HandleEvent(*msg);

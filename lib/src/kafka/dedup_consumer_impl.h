@@ -39,7 +39,7 @@ struct DedupConsumer::Impl final : RebalanceListener {
     bool resumed = false;                // the first record after a (re)start was seen
     // Kafka's committed offset may be behind `checkpointed` (restored
     // from the store, or a commit failed): commit it with the next
-    // checkpoint, or on its own when nothing else is to be checkpointed.
+    // checkpoint, or on its own when the loop is idle.
     bool kafka_commit_due = false;
     // The engine's change collection in the checkpoint being built or in
     // flight: once committed, the engine may evict what it reported.

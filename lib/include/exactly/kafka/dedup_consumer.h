@@ -122,8 +122,8 @@ struct DedupConsumerOptions {
   // Commit checkpointed offsets to the group as well (asynchronously), for
   // lag tools; the store stays the source of truth. A commit the group
   // refused, or a partition restored from a checkpoint the group has not
-  // seen, is committed again at the next checkpoint trigger, even with no
-  // new input (with checkpoint_interval 0 that needs new records).
+  // seen, is committed again with the next checkpoint, or when the loop
+  // next finds no input.
   bool commit_to_kafka = true;
   // Diagnostics (transient errors, rewinds); default: stderr.
   std::function<void(std::string_view)> log;
