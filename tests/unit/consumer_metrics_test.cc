@@ -57,6 +57,7 @@ TEST(ConsumerMetrics, CountersFollowStatsAndPartitionsComeAndGo) {
   s.engine.duplicate = 4;
   s.assigned = 1;
   s.checkpoints = 1;
+  s.offset_commit_failures = 2;
   s.last_checkpoint = std::chrono::steady_clock::now() - std::chrono::seconds(3);
   (*m)->Update(s, std::vector<PartitionPosition>{Pos("in", 0, 9, 12, 2)});
   text = r.Render();
@@ -66,6 +67,7 @@ TEST(ConsumerMetrics, CountersFollowStatsAndPartitionsComeAndGo) {
   EXPECT_EQ(text.find("partition=\"1\""), std::string::npos) << text;
   EXPECT_TRUE(Has(text, "exactly_assigned_partitions 1")) << text;
   EXPECT_TRUE(Has(text, "exactly_checkpoints_total{result=\"ok\"} 1")) << text;
+  EXPECT_TRUE(Has(text, "exactly_offset_commit_failures_total 2")) << text;
   // The age is computed when scraped: about 3 s here.
   const std::string series = "\nexactly_seconds_since_last_checkpoint ";
   const auto at = text.find(series);

@@ -49,7 +49,7 @@ struct CheckpointClock {
 }  // namespace
 
 struct DedupConsumerMetrics::Impl {
-  Mirror processed, polled, skipped, rewinds, checkpoints_ok, checkpoints_failed;
+  Mirror processed, polled, skipped, rewinds, checkpoints_ok, checkpoints_failed, offset_commit_failures;
   Mirror assignments, revocations, lost;
   Mirror duplicate, stale, malformed, chunk_duplicate, unstamped_passed, unstamped_dropped, abandoned_chunks;
   std::vector<Mirror> malformed_by_reason;
@@ -117,6 +117,11 @@ Result<std::unique_ptr<DedupConsumerMetrics>> DedupConsumerMetrics::Create(metri
   EXACTLY_ASSIGN(m.checkpoints_ok.counter, (*checkpoints)->With({"ok"}));
   EXACTLY_ASSIGN(m.checkpoints_failed.counter, (*checkpoints)->With({"failed"}));
   EXACTLY_ASSIGN(m.rewinds.counter, One(r.AddCounter("exactly_rewinds_total", "Rewinds to the last checkpoint."), {}));
+  EXACTLY_ASSIGN(m.offset_commit_failures.counter,
+                 One(r.AddCounter("exactly_offset_commit_failures_total",
+                                  "Offset commits to the consumer group that failed (made again later; the state "
+                                  "directory is the source of truth)."),
+                     {}));
   auto rebalances = r.AddCounter("exactly_rebalance_events_total", "Rebalance callbacks by kind.", {"kind"});
   if (!rebalances.ok()) return rebalances.status();
   EXACTLY_ASSIGN(m.assignments.counter, (*rebalances)->With({"assigned"}));
@@ -197,6 +202,7 @@ void DedupConsumerMetrics::Update(const DedupConsumerStats& s, std::span<const P
   m.checkpoints_ok.Copy(s.checkpoints);
   m.checkpoints_failed.Copy(s.checkpoint_failures);
   m.rewinds.Copy(s.rewinds);
+  m.offset_commit_failures.Copy(s.offset_commit_failures);
   m.assignments.Copy(s.assignments);
   m.revocations.Copy(s.revocations);
   m.lost.Copy(s.lost);

@@ -113,6 +113,7 @@ void DedupConsumer::Impl::CommitToKafka(std::vector<TopicPartitionOffset> offset
   // A failed commit is not worth stopping for; one refused here or by the
   // coordinator (OnCommitFailed) is due again.
   if (Status c = consumer->Commit(offsets, /*async=*/true); !c.ok()) {
+    ++stats.offset_commit_failures;
     Log(fmt::format("offset commit to Kafka failed (the checkpoint is saved; retried with the next one): {}",
                     c.ToString()));
     for (const auto& o : offsets) {

@@ -133,7 +133,6 @@ struct DedupConsumer::Impl final : RebalanceListener {
   Clock::time_point resume_at{};
   Clock::time_point next_pending_check{};
   std::uint64_t consume_errors = 0;
-  std::uint64_t commit_errors = 0;
 
   // Last: destroyed first, so librdkafka never calls back into a
   // half-destroyed listener.

@@ -112,10 +112,10 @@ void DedupConsumer::Impl::OnCommitFailed(std::span<const TopicPartitionOffset> o
     for (const auto& o : offsets) {
       if (Entry* e = Find(o.tp); e != nullptr) e->kafka_commit_due = true;
     }
-    ++commit_errors;
-    if (commit_errors <= 10 || commit_errors % 1000 == 0) {
+    ++stats.offset_commit_failures;
+    if (stats.offset_commit_failures <= 10 || stats.offset_commit_failures % 1000 == 0) {
       Log(fmt::format("offset commit to Kafka failed (#{}; the checkpoint is saved, committed again later): {}",
-                      commit_errors, error.ToString()));
+                      stats.offset_commit_failures, error.ToString()));
     }
   } catch (...) {
   }

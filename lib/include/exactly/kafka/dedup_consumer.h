@@ -159,6 +159,7 @@ struct DedupConsumerStats {
   std::uint64_t checkpoints = 0;     // store commits
   std::uint64_t checkpoint_failures = 0;
   std::uint64_t rewinds = 0;
+  std::uint64_t offset_commit_failures = 0;  // group offset commits refused or not sent (made again later)
   std::uint64_t assignments = 0;     // rebalance callbacks
   std::uint64_t revocations = 0;     // lost ones included
   std::uint64_t lost = 0;            // revocations of partitions already lost (no checkpoint)
