@@ -135,9 +135,14 @@ std::string ProducerKey(const TopicPartition& tp, std::string_view producer) {
   return k;
 }
 
-std::string ChunkMessagePrefix(const TopicPartition& tp, std::string_view producer, EpochSeq stamp) {
+std::string ChunkProducerPrefix(const TopicPartition& tp, std::string_view producer) {
   std::string k = PartitionPrefix(kChunkKind, tp);
   AppendEscaped(&k, producer);
+  return k;
+}
+
+std::string ChunkMessagePrefix(const TopicPartition& tp, std::string_view producer, EpochSeq stamp) {
+  std::string k = ChunkProducerPrefix(tp, producer);
   AppendBigEndian64(&k, stamp.epoch.value());
   AppendBigEndian64(&k, stamp.seq.value());
   return k;

@@ -74,6 +74,8 @@ std::string SegmentKey(const TopicPartition& tp, std::string_view lower_bound);
 // kind T P tag: the range of one kind of watermark item.
 std::string WatermarkTagPrefix(const TopicPartition& tp, char tag);
 std::string ProducerKey(const TopicPartition& tp, std::string_view producer);
+// 'c' T P S(producer): every in-progress message of the producer.
+std::string ChunkProducerPrefix(const TopicPartition& tp, std::string_view producer);
 std::string ChunkMessagePrefix(const TopicPartition& tp, std::string_view producer, EpochSeq stamp);
 std::string ChunkHeaderKey(const TopicPartition& tp, std::string_view producer, EpochSeq stamp);
 std::string ChunkKey(const TopicPartition& tp, std::string_view producer, EpochSeq stamp, std::uint32_t index);

@@ -39,14 +39,6 @@ using namespace state;  // NOLINT: this file implements the state layer
 
 namespace {
 
-// The engine's rule (engine_state.cc): more than `ttl` between the
-// producer's last-seen clock and the partition's clock.
-bool Expired(TimestampMs clock, TimestampMs last_seen, std::int64_t ttl) {
-  const std::int64_t now = clock.value();
-  const std::int64_t then = last_seen.value();
-  return now > then && static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(then) > static_cast<std::uint64_t>(ttl);
-}
-
 struct Candidate {
   std::string key;
   std::string producer;
@@ -120,7 +112,7 @@ Result<bool> CheckpointStore::Impl::SweepNextBatch(std::size_t budget) {
       // Undecodable keys are left for Verify and Load to report.
       if (!ConsumeEscaped(&rest, &producer) || !rest.empty()) continue;
       if (!DecodeProducerValue(View(it->value()), producer, &state).ok()) continue;
-      if (Expired(*clock, state.last_seen, ttl)) candidates.push_back({std::string(View(it->key())), producer});
+      if (ProducerExpired(*clock, state.last_seen, ttl)) candidates.push_back({std::string(View(it->key())), producer});
     }
     EXACTLY_RETURN_IF_ERROR(FromRocks(it->status(), fmt::format("TTL sweep of {}", s.tp.ToString())));
   }
@@ -145,9 +137,8 @@ Result<bool> CheckpointStore::Impl::SweepNextBatch(std::size_t budget) {
     if (got.IsNotFound()) continue;
     EXACTLY_RETURN_IF_ERROR(FromRocks(got, fmt::format("TTL sweep of {}", s.tp.ToString())));
     ProducerState state;
-    if (!DecodeProducerValue(value, c.producer, &state).ok() || !Expired(*clock, state.last_seen, ttl)) continue;
-    std::string chunk_prefix = PartitionPrefix(kChunkKind, s.tp);
-    AppendEscaped(&chunk_prefix, c.producer);
+    if (!DecodeProducerValue(value, c.producer, &state).ok() || !ProducerExpired(*clock, state.last_seen, ttl)) continue;
+    const std::string chunk_prefix = ChunkProducerPrefix(s.tp, c.producer);
     chunks->Seek(chunk_prefix);
     EXACTLY_RETURN_IF_ERROR(FromRocks(chunks->status(), fmt::format("TTL sweep of {}", s.tp.ToString())));
     if (chunks->Valid() && StartsWith(chunks->key(), chunk_prefix)) continue;  // a message in progress

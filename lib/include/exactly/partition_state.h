@@ -37,6 +37,17 @@ struct ProducerState {
   friend bool operator==(const ProducerState&, const ProducerState&) = default;
 };
 
+// The producer-TTL rule (DESIGN.md §3, engine.h): a producer last seen at
+// `last_seen` on its partition's clock is expired, and so unknown, once
+// the clock is more than `ttl_ms` past it. The one definition the engine
+// and the store's TTL sweep share.
+inline bool ProducerExpired(TimestampMs clock, TimestampMs last_seen, std::int64_t ttl_ms) {
+  const std::int64_t now = clock.value();
+  const std::int64_t then = last_seen.value();
+  return now > then &&
+         static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(then) > static_cast<std::uint64_t>(ttl_ms);
+}
+
 // One received chunk of an in-progress message.
 struct ChunkState {
   std::uint32_t index = 0;

@@ -202,7 +202,7 @@ Outcome Engine::Impl::ProcessStamped(PartitionData& pd, const RecordView& rec, c
   ProducerEntry& pe = *entry;
   pe.referenced = true;
   if (!inserted &&
-      Exceeds(pd.max_timestamp.value(), pe.last_seen.value(), static_cast<std::uint64_t>(options.producer_ttl_ms))) {
+      ProducerExpired(pd.max_timestamp, pe.last_seen, options.producer_ttl_ms)) {
     if (pe.in_progress) Abandon(pd, pe, "producer expired (producer-ttl)");
     if (pe.has_watermark) ++counters.producers_expired;
     pe.has_watermark = false;

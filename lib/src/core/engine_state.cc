@@ -36,9 +36,7 @@ ChunkState ToState(const InProgress& p, const HeldChunk& c) {
 }
 
 bool Expired(const PartitionData& pd, const ProducerEntry& e, std::int64_t ttl) {
-  const std::int64_t now = pd.max_timestamp.value();
-  const std::int64_t then = e.last_seen.value();
-  return now > then && static_cast<std::uint64_t>(now) - static_cast<std::uint64_t>(then) > static_cast<std::uint64_t>(ttl);
+  return ProducerExpired(pd.max_timestamp, e.last_seen, ttl);
 }
 
 }  // namespace
