@@ -12,20 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
 #include "exactly/app_state.h"
 #include "exactly/checkpoint_store.h"
 
 namespace exactly {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "appstate-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using unit_test::TempDir;
 
 std::optional<std::string> Get(const AppTransaction& txn, std::string_view key) {
   auto r = txn.Get(key);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/crc32c.h"
 #include "exactly/engine.h"
@@ -22,14 +23,7 @@
 namespace exactly {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cpengine-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using unit_test::TempDir;
 
 PartitionState Normalized(PartitionState s) {
   std::sort(s.producers.begin(), s.producers.end(),

@@ -19,20 +19,14 @@
 #include <thread>
 #include <vector>
 
+#include "temp_dir.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/store_fault_injection.h"
 
 namespace exactly {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cpfetch-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using unit_test::TempDir;
 
 TopicPartition Tp(int p) { return TopicPartition{Topic("fetch"), Partition(p)}; }
 

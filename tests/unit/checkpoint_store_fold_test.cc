@@ -13,19 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
 #include "exactly/checkpoint_store.h"
 
 namespace exactly {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cpfold-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using unit_test::TempDir;
 
 const TopicPartition kTp{Topic("t"), Partition(0)};
 

@@ -11,20 +11,13 @@
 #include <variant>
 #include <vector>
 
+#include "temp_dir.h"
 #include "exactly/checkpoint_store.h"
 
 namespace exactly {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cpstore-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string Sub(const std::string& name) const { return path + "/" + name; }
-};
+using unit_test::TempDir;
 
 // A scripted ChangeVisitor source, standing in for Engine::CollectChanges.
 struct Changes {

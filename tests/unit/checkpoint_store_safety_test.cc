@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/store_fault_injection.h"
 
@@ -22,14 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cpsafe-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using unit_test::TempDir;
 
 const TopicPartition kTp{Topic("orders"), Partition(3)};
 

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "temp_dir.h"
 #include "engine_test_support.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/engine.h"
@@ -32,14 +33,7 @@ const TopicPartition kTp{Topic("t"), Partition(0)};
 constexpr std::int64_t kTtl = 1000;
 constexpr std::int64_t kClock = kBaseTimestamp + 10'000;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cpsweep-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using unit_test::TempDir;
 
 ProducerState Producer(std::string id, std::uint64_t seq, std::int64_t last_seen) {
   return ProducerState{std::move(id), EpochSeq{Epoch(1), Sequence(seq)}, TimestampMs(last_seen)};

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 
+#include "temp_dir.h"
 #include "exactly/checkpoint_store.h"
 
 namespace exactly {
@@ -19,14 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cptime-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using unit_test::TempDir;
 
 std::int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

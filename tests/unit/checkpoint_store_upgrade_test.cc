@@ -14,20 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/store_format1.h"
 
 namespace exactly {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cpupgrade-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using unit_test::TempDir;
 
 TopicPartition Tp(std::string topic, int p) { return TopicPartition{Topic(std::move(topic)), Partition(p)}; }
 
