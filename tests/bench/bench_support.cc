@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -60,6 +61,27 @@ std::uint64_t Flags::U64(std::string_view name, std::uint64_t fallback) const {
 std::string Flags::Str(std::string_view name, std::string fallback) const {
   auto it = values_.find(name);
   return it == values_.end() ? fallback : it->second;
+}
+
+std::vector<std::uint64_t> Flags::U64List(std::string_view name, std::string_view fallback) const {
+  auto it = values_.find(name);
+  return ParseU64List(it == values_.end() ? fallback : std::string_view(it->second), fmt::format("--{}", name));
+}
+
+std::vector<std::uint64_t> ParseU64List(std::string_view text, std::string_view what) {
+  std::vector<std::uint64_t> out;
+  for (;;) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size()) {
+      Die(Status::InvalidArgument(fmt::format("'{}' is not a count", item)), what);
+    }
+    out.push_back(v);
+    if (comma == std::string_view::npos) return out;
+    text.remove_prefix(comma + 1);
+  }
 }
 
 bool Flags::Has(std::string_view name) const { return values_.find(name) != values_.end(); }

@@ -39,6 +39,9 @@ namespace exactly::bench {
 
 [[noreturn]] void Die(const Status& st, std::string_view what);
 
+// "1000,100000" -> {1000, 100000}; exits naming `what` on anything else.
+std::vector<std::uint64_t> ParseU64List(std::string_view text, std::string_view what);
+
 template <class T>
 T Check(Result<T> r, std::string_view what) {
   if (!r.ok()) Die(r.status(), what);
@@ -54,6 +57,9 @@ class Flags {
   Flags(int argc, char** argv, std::vector<std::string> known, std::vector<std::string> switches);
   std::uint64_t U64(std::string_view name, std::uint64_t fallback) const;
   std::string Str(std::string_view name, std::string fallback) const;
+  // A comma-separated list of counts ("262144,0"); exits naming the flag
+  // on anything else.
+  std::vector<std::uint64_t> U64List(std::string_view name, std::string_view fallback) const;
   bool Has(std::string_view name) const;
 
  private:

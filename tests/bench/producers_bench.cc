@@ -48,6 +48,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_support.h"
 #include "exactly/allocator_tuning.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/engine.h"
@@ -242,16 +243,6 @@ std::size_t ParseCount(std::string_view s) {
   return v;
 }
 
-std::vector<std::size_t> ParseList(std::string_view s) {
-  std::vector<std::size_t> out;
-  while (!s.empty()) {
-    const auto comma = s.find(',');
-    out.push_back(ParseCount(s.substr(0, comma)));
-    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
-  }
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -266,7 +257,8 @@ int main(int argc, char** argv) {
     if (a == "--json") {
       json = true;
     } else if (a == "--producers" && i + 1 < argc) {
-      counts = ParseList(argv[++i]);
+      const auto list = bench::ParseU64List(argv[++i], "--producers");
+      counts.assign(list.begin(), list.end());
     } else if (a == "--budget" && i + 1 < argc) {
       budget = ParseCount(argv[++i]);
     } else if (a == "--modes" && i + 1 < argc) {

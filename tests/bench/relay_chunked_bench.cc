@@ -55,7 +55,6 @@
 //   load1, cpus, unix_time
 #include <fmt/format.h>
 
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -125,24 +124,6 @@ Input ProduceChunkedInput(kafka::MockCluster& cluster, std::uint64_t messages, s
   return in;
 }
 
-// "262144,0" -> {262144, 0}; exits on anything else.
-std::vector<std::uint64_t> ParseList(const std::string& text) {
-  std::vector<std::uint64_t> out;
-  std::size_t at = 0;
-  while (at <= text.size()) {
-    const std::size_t comma = std::min(text.find(',', at), text.size());
-    const std::string item = text.substr(at, comma - at);
-    std::uint64_t v = 0;
-    const auto r = std::from_chars(item.data(), item.data() + item.size(), v);
-    if (item.empty() || r.ec != std::errc() || r.ptr != item.data() + item.size()) {
-      Die(Status::InvalidArgument(fmt::format("--queue-kbytes: '{}' is not a number", item)), "flags");
-    }
-    out.push_back(v);
-    at = comma + 1;
-  }
-  return out;
-}
-
 std::string QueueLabel(std::uint64_t kbytes) {
   return kbytes == 0 ? std::string("librdkafka default (64 MiB)") : fmt::format("{} MiB", kbytes / 1024);
 }
@@ -158,7 +139,7 @@ int main(int argc, char** argv) {
   const std::size_t message_bytes = f.U64("message-bytes", 8u << 20);
   const int partitions = static_cast<int>(f.U64("partitions", 4));
   const auto interval = std::chrono::milliseconds(f.U64("interval-ms", 100));
-  const std::vector<std::uint64_t> queues = ParseList(f.Str("queue-kbytes", "262144,0"));
+  const std::vector<std::uint64_t> queues = f.U64List("queue-kbytes", "262144,0");
   std::FILE* human = json ? stderr : stdout;
   auto cluster = Check(kafka::MockCluster::Create(1), "mock cluster");
   std::size_t chunk_bytes = 0;
