@@ -33,7 +33,7 @@ class BatchVisitor final : public ChangeVisitor {
     AppendDeltaErase(delta_, producer);
     ++*ops_;
   }
-  void ChunkAdded(const InProgressHeader& message, const ChunkState& chunk) override {
+  void ChunkAdded(const InProgressHeader& message, const ChunkView& chunk) override {
     // The header is repeated with every chunk; write it once per message
     // per checkpoint (it changes only when chunk 0 arrives, and then it is
     // reported again with that chunk).
@@ -43,7 +43,15 @@ class BatchVisitor final : public ChangeVisitor {
       last_stamp_ = message.stamp;
       have_last_ = true;
     }
-    (void)batch_->Put(ChunkKey(tp_, message.producer, message.stamp, chunk.index), EncodeChunk(chunk));
+    // Straight from the engine's buffer into the batch: a relay's
+    // checkpoints carry megabytes of chunks, and an encoded copy of each
+    // first cost a fresh allocation and a copy per byte.
+    const std::string key = ChunkKey(tp_, message.producer, message.stamp, chunk.index);
+    const ChunkEncoding e = EncodeChunkParts(chunk);
+    const rocksdb::Slice key_part(key);
+    const rocksdb::Slice value_parts[] = {rocksdb::Slice(e.head), rocksdb::Slice(e.value.data(), e.value.size()),
+                                          rocksdb::Slice(e.trailer.data(), e.trailer.size())};
+    (void)batch_->Put(rocksdb::SliceParts(&key_part, 1), rocksdb::SliceParts(value_parts, 3));
     Observe(chunk.timestamp);
   }
   void InProgressRemoved(std::string_view producer, EpochSeq stamp) override {

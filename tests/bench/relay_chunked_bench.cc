@@ -33,7 +33,10 @@
 //
 //   relay_chunked_bench [--messages M] [--message-bytes B] [--partitions N]
 //                       [--runs R] [--interval-ms MS] [--queue-kbytes K,...]
-//                       [--json]
+//                       [--json] [--only pipe|relay]
+//
+// --only pipe|relay: run one side only (for a profiler: perf record this
+// process); prints the side's figures, no ratio.
 //
 // --json: one JSON object on stdout per queue setting, one line each:
 //   bench          "relay_chunked_vs_pipe"
@@ -131,8 +134,12 @@ std::string QueueLabel(std::uint64_t kbytes) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Flags f(argc, argv, {"messages", "message-bytes", "partitions", "runs", "interval-ms", "queue-kbytes"},
+  const Flags f(argc, argv, {"messages", "message-bytes", "partitions", "runs", "interval-ms", "queue-kbytes", "only"},
                 {"json"});
+  const std::string only = f.Str("only", "");
+  if (!only.empty() && only != "pipe" && only != "relay") {
+    Die(Status::InvalidArgument(fmt::format("--only: '{}' is neither pipe nor relay", only)), "flags");
+  }
   const bool json = f.Has("json");
   const int runs = static_cast<int>(f.U64("runs", 5));
   const std::uint64_t messages = f.U64("messages", 96);
@@ -158,6 +165,15 @@ int main(int argc, char** argv) {
     }
     std::fprintf(human, " consumers' queued.max.messages.kbytes: %s\n", QueueLabel(queue_kbytes).c_str());
     std::vector<double> pipe, relay, pipe_cpu, relay_cpu, relay_disk;
+    for (int r = 0; r < runs && !only.empty(); ++r, ++run_number) {
+      const Measurement m = only == "pipe" ? RunPipe(cluster, in, fmt::format("pipe-{}", run_number),
+                                                     fmt::format("pipe-out-{}", run_number), relay_run.consumer_extra)
+                                           : RunRelay(cluster, in, fmt::format("relay-{}", run_number),
+                                                      fmt::format("relay-out-{}", run_number), relay_run);
+      std::fprintf(human, "  run %d: %s %7.1f MB/s %6.0f us CPU/MiB\n", r, only.c_str(), m.bytes_per_s / 1e6,
+                   m.cpu_us / mib_per_record);
+    }
+    if (!only.empty()) continue;
     for (int r = 0; r < runs; ++r, ++run_number) {
       const Measurement p = RunPipe(cluster, in, fmt::format("pipe-{}", run_number),
                                     fmt::format("pipe-out-{}", run_number), relay_run.consumer_extra);

@@ -66,12 +66,13 @@ inline void EmitRound(std::uint64_t r, int p, ChangeVisitor& v) {
   // Removals first, as the engine reports them.
   if (r >= 3 && PartitionOfMessage(r - 2) == p) v.InProgressRemoved(MessageOf(r - 2).producer, MessageOf(r - 2).stamp);
   if (r >= 2 && PartitionOfMessage(r - 1) == p) {
-    v.ChunkAdded(MessageOf(r - 1), ChunkState{1, Offset(static_cast<std::int64_t>(r) * 100 + 1), TimestampMs(ts + 500),
-                                              std::to_string(r - 1) + "/1"});
+    const ChunkState c{1, Offset(static_cast<std::int64_t>(r) * 100 + 1), TimestampMs(ts + 500),
+                       std::to_string(r - 1) + "/1"};
+    v.ChunkAdded(MessageOf(r - 1), ViewOf(c));
   }
   if (PartitionOfMessage(r) == p) {
-    v.ChunkAdded(MessageOf(r), ChunkState{0, Offset(static_cast<std::int64_t>(r) * 100), TimestampMs(ts + 500),
-                                          std::to_string(r) + "/0"});
+    const ChunkState c{0, Offset(static_cast<std::int64_t>(r) * 100), TimestampMs(ts + 500), std::to_string(r) + "/0"};
+    v.ChunkAdded(MessageOf(r), ViewOf(c));
   }
 }
 
@@ -124,10 +125,10 @@ class Model {
       if (s.last_seen > part_.max_ts) part_.max_ts = s.last_seen;
     }
     void ProducerErased(std::string_view id) override { part_.producers.erase(std::string(id)); }
-    void ChunkAdded(const InProgressHeader& h, const ChunkState& c) override {
+    void ChunkAdded(const InProgressHeader& h, const ChunkView& c) override {
       InProgressState& m = part_.in_progress[Key(h.producer, h.stamp)];
       m.header = h;
-      m.chunks.push_back(c);
+      m.chunks.push_back(OwnedChunk(c));
       if (c.timestamp > part_.max_ts) part_.max_ts = c.timestamp;
     }
     void InProgressRemoved(std::string_view producer, EpochSeq stamp) override {

@@ -244,8 +244,9 @@ TEST(CheckpointStoreFetch, LoadWithoutProducersKeepsOffsetClockAndMessages) {
                     }
                     if (round == 4 || round == 9) {
                       const std::uint32_t index = round == 4 ? 0 : 2;
-                      v.ChunkAdded(h, ChunkState{index, Offset(round * 10), TimestampMs(round * 100 + 99),
-                                                 std::string("chunk") + std::to_string(index)});
+                      const ChunkState c{index, Offset(round * 10), TimestampMs(round * 100 + 99),
+                                         std::string("chunk") + std::to_string(index)};
+                      v.ChunkAdded(h, ViewOf(c));
                     }
                   }).ok());
     ASSERT_TRUE(store->Commit(std::move(cp)).ok());

@@ -45,7 +45,7 @@ struct Changes {
     for (const auto& e : events) {
       if (auto* p = std::get_if<ProducerState>(&e)) v.ProducerChanged(*p);
       if (auto* s = std::get_if<std::string>(&e)) v.ProducerErased(*s);
-      if (auto* c = std::get_if<Chunk>(&e)) v.ChunkAdded(c->first, c->second);
+      if (auto* c = std::get_if<Chunk>(&e)) v.ChunkAdded(c->first, ViewOf(c->second));
       if (auto* r = std::get_if<Removed>(&e)) v.InProgressRemoved(r->first, r->second);
     }
   }

@@ -77,7 +77,7 @@ class MemoryStore final : public ProducerSource {
     Visitor(std::string tp, Pending* p) : tp_(std::move(tp)), p_(p) {}
     void ProducerChanged(const ProducerState& s) override { p_->ops[{tp_, s.producer}] = s; }
     void ProducerErased(std::string_view producer) override { p_->ops[{tp_, std::string(producer)}] = std::nullopt; }
-    void ChunkAdded(const InProgressHeader&, const ChunkState&) override {}
+    void ChunkAdded(const InProgressHeader&, const ChunkView&) override {}
     void InProgressRemoved(std::string_view, EpochSeq) override {}
 
    private:

@@ -259,6 +259,7 @@ class Model {
       m.producer = g.producer;
       m.stamp = g.stamp;
       m.chunks = 1;
+      m.crc = *g.crc;
       return Deliver(prod, std::move(m));
     }
     if (!g.chunk) {
@@ -280,6 +281,7 @@ class Model {
       m.producer = g.producer;
       m.stamp = g.stamp;
       m.chunks = 0;
+      m.crc = g.crc;
       return Deliver(prod, std::move(m));
     }
     InProgress p;
@@ -342,6 +344,7 @@ class Model {
     m.producer = g.producer;
     m.stamp = p.stamp;
     m.chunks = p.n;
+    m.crc = p.crc;
     prod.p.reset();
     Deliver(prod, std::move(m));
   }

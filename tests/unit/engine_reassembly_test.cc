@@ -177,5 +177,65 @@ TEST(Reassembly, CorruptMessageDeadLettersEachChunksOwnBytes) {
   }
 }
 
+// A consumer of several partitions has a message in progress on each at
+// once. Once each has finished one message, the buffers of finished
+// messages are enough for the next ones of the same sizes: none is
+// allocated or grown again.
+// (One spare buffer, as before, left every partition but one growing a
+// fresh buffer by doubling for every message.)
+TEST(Reassembly, InterleavedPartitionsReuseFinishedBuffers) {
+  SCOPED_TRACE("seed " + std::to_string(kSeed + 3));
+  std::mt19937_64 rng(kSeed + 3);
+  constexpr int kPartitions = 4;
+  constexpr std::size_t kChunks = 9;
+  EngineHarness h;
+  std::int64_t offset = 0;
+  std::uint64_t after_first_round = 0;
+  for (std::uint64_t seq = 0; seq < 6; ++seq) {
+    std::vector<std::vector<OwnedRecord>> messages;
+    std::vector<std::string> wholes;
+    for (int p = 0; p < kPartitions; ++p) {
+      // Each partition its own size: each message must find the buffer
+      // that fits it, not just any.
+      wholes.push_back(RandomBytes(rng, std::size_t{700'000} + 450'000 * static_cast<std::size_t>((p * 3) % 4)));
+      auto records = MakeChunks("p" + std::to_string(p), 0, seq, SplitEven(wholes.back(), kChunks), offset);
+      for (auto& r : records) r.partition = Partition(p);
+      messages.push_back(std::move(records));
+    }
+    offset += static_cast<std::int64_t>(kChunks);
+    // Round-robin over the partitions, chunk by chunk.
+    for (std::size_t i = 0; i < kChunks; ++i) {
+      for (int p = 0; p < kPartitions; ++p) {
+        const Outcome o = h.Feed(messages[static_cast<std::size_t>(p)][i]);
+        ASSERT_EQ(o, i + 1 == kChunks ? Outcome::kDelivered : Outcome::kBuffered) << "seq " << seq << " p " << p;
+      }
+    }
+    for (int p = 0; p < kPartitions; ++p) {
+      const DeliveredMessage& d = h.delivered[h.delivered.size() - kPartitions + static_cast<std::size_t>(p)];
+      ASSERT_EQ(d.value, wholes[static_cast<std::size_t>(p)]) << "seq " << seq << " p " << p;
+    }
+    if (seq == 0) after_first_round = h.engine.counters().reassembly_allocations;
+  }
+  EXPECT_GE(after_first_round, static_cast<std::uint64_t>(kPartitions));
+  EXPECT_EQ(h.engine.counters().reassembly_allocations, after_first_round);
+}
+
+// Reassembled and one-chunk messages carry the CRC32C they were checked
+// against, so that a relay re-chunking them need not compute it again;
+// records without eo.crc carry none.
+TEST(Reassembly, DeliveredMessagesCarryTheCheckedCrc) {
+  EngineHarness h;
+  const std::string whole = "the quick brown fox jumps over the lazy dog";
+  for (const OwnedRecord& r : MakeChunks("p", 0, 1, SplitEven(whole, 3), 0)) h.Feed(r);
+  ASSERT_EQ(h.delivered.size(), 1u);
+  EXPECT_EQ(h.delivered[0].crc, crc32c::Value(whole));
+  h.Feed(MakeChunks("p", 0, 2, SplitEven("one", 1), 3)[0]);
+  ASSERT_EQ(h.delivered.size(), 2u);
+  EXPECT_EQ(h.delivered[1].crc, crc32c::Value("one"));
+  h.Feed(RecordBuilder(4).Value("plain").Stamp("p", 0, 3).Build());
+  ASSERT_EQ(h.delivered.size(), 3u);
+  EXPECT_EQ(h.delivered[2].crc, std::nullopt);
+}
+
 }  // namespace
 }  // namespace exactly::test

@@ -349,7 +349,8 @@ class Rebuilder final : public ChangeVisitor {
     erased_ids.emplace_back(producer);
     std::erase_if(state_.producers, [&](const ProducerState& p) { return p.producer == producer; });
   }
-  void ChunkAdded(const InProgressHeader& message, const ChunkState& chunk) override {
+  void ChunkAdded(const InProgressHeader& message, const ChunkView& view) override {
+    const ChunkState chunk = OwnedChunk(view);
     ++added;
     InProgressState* target = nullptr;
     for (auto& m : state_.in_progress) {
@@ -455,7 +456,7 @@ class Tee final : public ChangeVisitor {
     a_.ProducerErased(p);
     b_.ProducerErased(p);
   }
-  void ChunkAdded(const InProgressHeader& m, const ChunkState& c) override {
+  void ChunkAdded(const InProgressHeader& m, const ChunkView& c) override {
     a_.ChunkAdded(m, c);
     b_.ChunkAdded(m, c);
   }

@@ -160,6 +160,7 @@ struct DeliveredMessage {
   EpochSeq stamp;
   std::uint32_t chunks = 0;
   bool gap = false;
+  std::optional<std::uint32_t> crc;  // checked eo.crc
 
   static DeliveredMessage From(const Message& m) {
     DeliveredMessage d;
@@ -175,6 +176,7 @@ struct DeliveredMessage {
     d.stamp = m.stamp;
     d.chunks = m.chunks;
     d.gap = m.gap;
+    d.crc = m.crc;
     return d;
   }
   friend bool operator==(const DeliveredMessage&, const DeliveredMessage&) = default;
@@ -201,7 +203,8 @@ inline void PrintTo(const DeliveredMessage& m, std::ostream* os) {
       << " key=" << Printable(m.key) << " value=" << Printable(m.value) << " headers=[";
   for (const auto& h : m.headers) *os << h.name << "=" << Printable(h.value) << " ";
   *os << "] stamped=" << m.stamped << " producer=" << m.producer << " stamp=(" << m.stamp.epoch.value() << ","
-      << m.stamp.seq.value() << ") chunks=" << m.chunks << " gap=" << m.gap << "}";
+      << m.stamp.seq.value() << ") chunks=" << m.chunks << " gap=" << m.gap
+      << " crc=" << (m.crc ? std::to_string(*m.crc) : std::string("none")) << "}";
 }
 
 // An owning copy of a Rejected.

@@ -195,6 +195,32 @@ TEST(PartitionStateCodec, SingleItemEncodingsRoundTrip) {
   }
 }
 
+// A store writes chunks from EncodeChunkParts without an encoded copy: the
+// parts must be EncodeChunk's bytes exactly, for null, empty and large
+// values, and the value part must view the chunk's own bytes.
+TEST(PartitionStateCodec, ChunkPartsAreTheChunkEncoding) {
+  std::vector<ChunkState> chunks = {
+      ChunkState{0, Offset(0), TimestampMs(0), std::nullopt},
+      ChunkState{1, Offset(5), TimestampMs(-3), std::string()},
+      ChunkState{7, Offset(1ll << 40), TimestampMs(1'700'000'000'000), std::string("abc\0def", 7)},
+      ChunkState{4'000'000'000u, Offset(9), TimestampMs(9), std::string(1 << 20, 'x')},
+  };
+  for (char& c : *chunks[3].value) c = static_cast<char>(&c - chunks[3].value->data());
+  for (const ChunkState& c : chunks) {
+    const ChunkView view = ViewOf(c);
+    const ChunkEncoding e = EncodeChunkParts(view);
+    const std::string joined = e.head + std::string(e.value) + std::string(e.trailer.data(), e.trailer.size());
+    EXPECT_EQ(joined, EncodeChunk(c)) << "chunk " << c.index;
+    if (c.value && !c.value->empty()) {
+      EXPECT_EQ(e.value.data(), c.value->data()) << "chunk " << c.index;
+    }
+    ChunkState back;
+    ASSERT_TRUE(DecodeChunk(joined, &back).ok()) << "chunk " << c.index;
+    EXPECT_EQ(back, c);
+    EXPECT_EQ(OwnedChunk(view), c);
+  }
+}
+
 // --- version byte -----------------------------------------------------------
 
 std::vector<std::string> AllEncodings() {

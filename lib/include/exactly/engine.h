@@ -26,8 +26,8 @@
 // record's claims (N, size) never cause an allocation by themselves. A
 // message's in-order chunks are laid down in one buffer that grows by
 // doubling, so its capacity is at most twice the bytes held (and never past
-// the claimed size while the bytes stay within it); one finished buffer of
-// up to 16 MiB is kept for reuse.
+// the claimed size while the bytes stay within it). Finished messages'
+// buffers are kept for reuse: up to 16 of them and 64 MiB in all.
 //
 // Producer cache: with EngineOptions::max_resident_producers set and a
 // ProducerSource attached (normally the CheckpointStore), producers beyond
@@ -122,6 +122,9 @@ struct Counters {
   std::uint64_t producer_cache_misses = 0;  // lookups sent to the ProducerSource
   std::uint64_t producers_fetched = 0;      // of which found there
   std::uint64_t producers_evicted = 0;
+  // Buffers allocated, or grown, to reassemble chunked messages. Finished
+  // messages' buffers are reused, so in a steady stream this stays flat.
+  std::uint64_t reassembly_allocations = 0;
   Counters& operator+=(const Counters& o);
 };
 
@@ -139,6 +142,10 @@ struct Message {
   EpochSeq stamp;
   std::uint32_t chunks = 0;  // N for a chunked message, 0 for a single record
   bool gap = false;          // s > W.seq + 1 within W's epoch
+  // The value's CRC32C when the record(s) carried eo.crc (always for
+  // reassembled messages): checked already, so a consumer that forwards
+  // the message need not compute it again.
+  std::optional<std::uint32_t> crc;
 };
 
 enum class RejectReason : std::uint8_t { kMalformed, kCorrupt, kAbandoned, kUnstamped };
@@ -175,7 +182,8 @@ class ChangeVisitor {
   virtual void ProducerErased(std::string_view producer) = 0;
   // A chunk received since the last collection, of a message still in
   // progress. The header is repeated for every chunk of the same message.
-  virtual void ChunkAdded(const InProgressHeader& message, const ChunkState& chunk) = 0;
+  // The chunk's bytes are the engine's: copy them to keep them.
+  virtual void ChunkAdded(const InProgressHeader& message, const ChunkView& chunk) = 0;
   // A message that was in progress at the last collection (so some of its
   // chunks may have been reported) is gone: delivered, corrupt or abandoned.
   virtual void InProgressRemoved(std::string_view producer, EpochSeq stamp) = 0;

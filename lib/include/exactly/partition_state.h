@@ -16,6 +16,7 @@
 // Thread safety: plain values and pure functions.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -56,6 +57,23 @@ struct ChunkState {
   std::optional<std::string> value;  // null chunk = empty chunk
   friend bool operator==(const ChunkState&, const ChunkState&) = default;
 };
+
+// A chunk as the engine reports it to a ChangeVisitor: ChunkState with its
+// bytes viewed instead of copied. Valid only while the viewed bytes are.
+struct ChunkView {
+  std::uint32_t index = 0;
+  Offset offset;
+  TimestampMs timestamp;
+  NullableBytes value;  // null chunk = empty chunk
+};
+inline ChunkView ViewOf(const ChunkState& c) {
+  return ChunkView{c.index, c.offset, c.timestamp,
+                   c.value ? NullableBytes(std::string_view(*c.value)) : std::nullopt};
+}
+inline ChunkState OwnedChunk(const ChunkView& c) {
+  return ChunkState{c.index, c.offset, c.timestamp,
+                    c.value ? std::optional<std::string>(std::string(*c.value)) : std::nullopt};
+}
 
 // The identity and claims of an in-progress chunked message (P), without
 // its chunks.
@@ -104,5 +122,16 @@ std::string EncodeInProgressHeader(const InProgressHeader& h);
 Status DecodeInProgressHeader(std::string_view bytes, InProgressHeader* out);
 std::string EncodeChunk(const ChunkState& c);
 Status DecodeChunk(std::string_view bytes, ChunkState* out);
+
+// EncodeChunk's bytes in three parts, so that a store can write a chunk
+// without copying its value into an encoding first (a relay's checkpoints
+// carry megabytes of in-progress chunks): head + value + trailer is
+// exactly EncodeChunk's output. `value` views the chunk's bytes.
+struct ChunkEncoding {
+  std::string head;
+  std::string_view value;
+  std::array<char, 4> trailer{};
+};
+ChunkEncoding EncodeChunkParts(const ChunkView& c);
 
 }  // namespace exactly

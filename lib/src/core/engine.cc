@@ -88,6 +88,7 @@ Counters& Counters::operator+=(const Counters& o) {
   producer_cache_misses += o.producer_cache_misses;
   producers_fetched += o.producers_fetched;
   producers_evicted += o.producers_evicted;
+  reassembly_allocations += o.reassembly_allocations;
   return *this;
 }
 
@@ -292,6 +293,7 @@ Outcome Engine::Impl::DeliverSingle(PartitionData& pd, ProducerEntry& pe,
   m.stamped = true;
   m.producer = pe.id();
   m.stamp = env.stamp;
+  m.crc = env.crc;
   if (env.chunk) {
     // A one-chunk message is a reassembled message: never null, and without
     // the chunk headers.
@@ -338,10 +340,10 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
   c.len = value.size();
   if (index == p.prefix_chunks) {
     // In order: straight into the message, checked as it is copied.
-    if (p.prefix.capacity == 0 && spare.capacity > 0) p.prefix = std::move(spare);
+    if (p.prefix.capacity == 0) p.prefix = spares.Take(p.header.size);
     c.at = p.prefix.size;
     c.in_prefix = true;
-    p.AppendToPrefix(value);
+    counters.reassembly_allocations += p.AppendToPrefix(value);
     ++p.prefix_chunks;
   } else {
     c.bytes.assign(value);
@@ -359,7 +361,7 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
           OwnedHeader{std::string(h.name), h.value ? std::optional<std::string>(std::string(*h.value)) : std::nullopt});
     }
   }
-  p.AbsorbContiguous();
+  counters.reassembly_allocations += p.AbsorbContiguous();
   return Outcome::kBuffered;
 }
 
@@ -374,8 +376,8 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
     why = "size mismatch";
   } else {
     // Everything has arrived, so `total` bytes are real, not a claim.
-    if (p.prefix.capacity == 0 && spare.capacity >= total) p.prefix = std::move(spare);
-    p.prefix.Reserve(total, total);
+    if (p.prefix.capacity == 0) p.prefix = spares.TakeAtLeast(total);
+    if (p.prefix.Reserve(total, total)) ++counters.reassembly_allocations;
     // Lay down the chunks after the prefix in order (every index from
     // prefix_chunks on is held, but `index` is this record).
     auto held = p.chunks.lower_bound(p.prefix_chunks);
@@ -387,7 +389,7 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
         b = held->second.bytes;
         ++held;
       }
-      p.AppendToPrefix(b);
+      counters.reassembly_allocations += p.AppendToPrefix(b);
     }
     if (p.crc_prefix != p.header.crc) why = "crc mismatch";
   }
@@ -409,6 +411,7 @@ Outcome Engine::Impl::Complete(PartitionData& pd, ProducerEntry& pe, const Recor
   m.producer = p.header.producer;
   m.stamp = p.header.stamp;
   m.chunks = p.header.count;
+  m.crc = p.header.crc;
   header_scratch.clear();
   if (index == 0) {
     m.key = rec.key;
@@ -471,11 +474,7 @@ void Engine::Impl::RemoveInProgress(PartitionData& pd, ProducerEntry& pe) {
   pd.by_first_offset.erase(p.header.first_offset.value());
   pd.buffered_bytes -= p.HeldBytes();
   if (p.reported) pd.removed_messages.emplace_back(p.header.producer, p.header.stamp);
-  // Keep the larger buffer for the next message, but not a huge one.
-  if (p.prefix.capacity > spare.capacity && p.prefix.capacity <= kMaxSpareBytes) {
-    spare = std::move(p.prefix);
-    spare.size = 0;
-  }
+  spares.Give(std::move(p.prefix));
   pe.in_progress.reset();
 }
 

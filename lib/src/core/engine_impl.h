@@ -52,14 +52,76 @@ struct MessageBuffer {
     return *this;
   }
 
-  void Reserve(std::uint64_t need, std::uint64_t claimed) {
-    if (need <= capacity) return;
+  // Returns whether it had to allocate.
+  bool Reserve(std::uint64_t need, std::uint64_t claimed) {
+    if (need <= capacity) return false;
     const std::uint64_t cap = std::max(need, std::min(2 * capacity, claimed));
     auto bigger = std::make_unique_for_overwrite<char[]>(cap);
     if (size) std::memcpy(bigger.get(), data.get(), size);
     data = std::move(bigger);
     capacity = cap;
+    return true;
   }
+};
+
+// Finished messages' buffers, handed to messages that start, so that
+// reassembly writes into memory that is already mapped instead of growing
+// a fresh allocation by doubling: each growth is a copy of everything so
+// far, and each fresh page a fault that the kernel zeroes. An 8 MiB message
+// built from nothing allocates 15 MiB and copies 7 MiB on the way. One spare
+// was not enough: a consumer of several partitions has a message in
+// progress on each at once.
+//
+// Bounded by kMaxBuffers buffers and kMaxBytes bytes in all (the smallest
+// go first); a buffer over kMaxBytes is not kept. Which buffer a message
+// gets may follow its claimed size, since that only chooses among buffers
+// that exist: a claim never allocates.
+class BufferPool {
+ public:
+  static constexpr std::size_t kMaxBuffers = 16;
+  static constexpr std::uint64_t kMaxBytes = 64u << 20;
+
+  // The smallest buffer of at least `want` bytes, else the largest there
+  // is; an empty buffer when the pool is.
+  MessageBuffer Take(std::uint64_t want) {
+    if (buffers_.empty()) return {};
+    auto it = std::lower_bound(buffers_.begin(), buffers_.end(), want,
+                               [](const MessageBuffer& b, std::uint64_t w) { return b.capacity < w; });
+    if (it == buffers_.end()) --it;
+    return Remove(it);
+  }
+
+  // The smallest buffer of at least `need` bytes, or an empty one.
+  MessageBuffer TakeAtLeast(std::uint64_t need) {
+    auto it = std::lower_bound(buffers_.begin(), buffers_.end(), need,
+                               [](const MessageBuffer& b, std::uint64_t w) { return b.capacity < w; });
+    if (it == buffers_.end()) return {};
+    return Remove(it);
+  }
+
+  void Give(MessageBuffer b) {
+    if (b.capacity == 0 || b.capacity > kMaxBytes) return;
+    b.size = 0;
+    bytes_ += b.capacity;
+    auto it = std::upper_bound(buffers_.begin(), buffers_.end(), b.capacity,
+                               [](std::uint64_t c, const MessageBuffer& x) { return c < x.capacity; });
+    buffers_.insert(it, std::move(b));
+    while (buffers_.size() > kMaxBuffers || bytes_ > kMaxBytes) Remove(buffers_.begin());
+  }
+
+  std::size_t size() const noexcept { return buffers_.size(); }
+  std::uint64_t bytes() const noexcept { return bytes_; }
+
+ private:
+  MessageBuffer Remove(std::vector<MessageBuffer>::iterator it) {
+    MessageBuffer b = std::move(*it);
+    buffers_.erase(it);
+    bytes_ -= b.capacity;
+    return b;
+  }
+
+  std::vector<MessageBuffer> buffers_;  // by capacity, ascending
+  std::uint64_t bytes_ = 0;             // their capacities
 };
 
 struct ProducerEntry;
@@ -93,24 +155,29 @@ struct InProgress {
     return c.in_prefix ? std::string_view(prefix.data.get() + c.at, c.len) : std::string_view(c.bytes);
   }
 
-  // Copies `b` to the end of the prefix, extending the CRC.
-  void AppendToPrefix(std::string_view b) {
-    prefix.Reserve(prefix.size + b.size(), header.size);
+  // Copies `b` to the end of the prefix, extending the CRC. Returns how
+  // many buffers that allocated (0 or 1).
+  std::uint64_t AppendToPrefix(std::string_view b) {
+    const bool allocated = prefix.Reserve(prefix.size + b.size(), header.size);
     crc_prefix = crc32c::ExtendCopy(crc_prefix, prefix.data.get() + prefix.size, b.data(), b.size());
     prefix.size += b.size();
+    return allocated ? 1 : 0;
   }
 
-  // Moves held chunks that now continue the prefix into it.
-  void AbsorbContiguous() {
+  // Moves held chunks that now continue the prefix into it. Returns how
+  // many buffers that allocated.
+  std::uint64_t AbsorbContiguous() {
+    std::uint64_t allocated = 0;
     for (auto it = chunks.find(prefix_chunks); it != chunks.end() && it->first == prefix_chunks; ++it) {
       HeldChunk& c = it->second;
       c.at = prefix.size;
       c.len = c.bytes.size();
-      AppendToPrefix(c.bytes);
+      allocated += AppendToPrefix(c.bytes);
       c.in_prefix = true;
       std::string().swap(c.bytes);
       ++prefix_chunks;
     }
+    return allocated;
   }
 };
 
@@ -247,11 +314,7 @@ struct Engine::Impl {
   std::map<detail::PartitionKey, std::unique_ptr<detail::PartitionData>, detail::PartitionKeyLess> partitions;
   detail::PartitionData* last_used = nullptr;  // most recently used partition
 
-  // A finished message's buffer, handed to the next message that starts
-  // in order, so reassembly writes into warm memory instead of growing a
-  // fresh allocation. Held only up to kMaxSpareBytes.
-  static constexpr std::uint64_t kMaxSpareBytes = 16u << 20;
-  detail::MessageBuffer spare;
+  detail::BufferPool spares;
   std::vector<HeaderView> header_scratch;
 
   // The per-record path is inlined into Process (one call per record

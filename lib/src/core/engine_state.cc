@@ -26,13 +26,13 @@ ProducerState ToState(const ProducerEntry& e) {
   return s;
 }
 
-ChunkState ToState(const InProgress& p, const HeldChunk& c) {
-  ChunkState s;
-  s.index = c.index;
-  s.offset = c.offset;
-  s.timestamp = c.timestamp;
-  if (!c.null) s.value = std::string(p.View(c));
-  return s;
+ChunkView ViewOf(const InProgress& p, const HeldChunk& c) {
+  ChunkView v;
+  v.index = c.index;
+  v.offset = c.offset;
+  v.timestamp = c.timestamp;
+  if (!c.null) v.value = p.View(c);
+  return v;
 }
 
 bool Expired(const PartitionData& pd, const ProducerEntry& e, std::int64_t ttl) {
@@ -62,7 +62,7 @@ PartitionState Engine::Snapshot(const TopicPartition& tp) const {
     InProgressState m;
     m.header = p->header;
     m.chunks.reserve(p->chunks.size());
-    for (const auto& [i, c] : p->chunks) m.chunks.push_back(ToState(*p, c));
+    for (const auto& [i, c] : p->chunks) m.chunks.push_back(OwnedChunk(ViewOf(*p, c)));
     s.in_progress.push_back(std::move(m));
   }
   return s;
@@ -134,7 +134,7 @@ Status Engine::Restore(const TopicPartition& tp, PartitionState state) {
     }
     p->header = std::move(h);
     p->meta_bytes = detail::MetadataBytes(p->header);
-    p->AbsorbContiguous();  // needs header.size
+    impl_->counters.reassembly_allocations += p->AbsorbContiguous();  // needs header.size
     pd->buffered_bytes += p->HeldBytes();
     pd->by_first_offset[p->header.first_offset.value()] = p.get();
     e.in_progress = std::move(p);
@@ -162,7 +162,7 @@ std::uint64_t Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& vi
   for (const auto& [first, p] : pd->by_first_offset) {
     for (auto& [i, c] : p->chunks) {
       if (c.reported) continue;
-      visitor.ChunkAdded(p->header, ToState(*p, c));
+      visitor.ChunkAdded(p->header, ViewOf(*p, c));
       c.reported = true;
       p->reported = true;
     }

@@ -144,16 +144,27 @@ Status DecodeInProgressHeader(std::string_view bytes, InProgressHeader* out) {
   return Status::OK();
 }
 
+ChunkEncoding EncodeChunkParts(const ChunkView& c) {
+  ChunkEncoding e;
+  e.value = c.value ? *c.value : std::string_view();
+  e.head.push_back(static_cast<char>(kStateFormatVersion));
+  PutVarint(e.head, c.index);
+  PutSigned(e.head, c.offset.value());
+  PutSigned(e.head, c.timestamp.value());
+  e.head.push_back(c.value ? 1 : 0);
+  PutVarint(e.head, e.value.size());  // PutBytes' length prefix
+  std::string crc;
+  PutFixed32(crc, crc32c::Extend(crc32c::Value(e.head), e.value.data(), e.value.size()));
+  std::copy(crc.begin(), crc.end(), e.trailer.begin());
+  return e;
+}
+
 std::string EncodeChunk(const ChunkState& c) {
+  const ChunkEncoding e = EncodeChunkParts(ViewOf(c));
   std::string out;
-  out.reserve(16 + (c.value ? c.value->size() : 0));
-  out.push_back(static_cast<char>(kStateFormatVersion));
-  PutVarint(out, c.index);
-  PutSigned(out, c.offset.value());
-  PutSigned(out, c.timestamp.value());
-  out.push_back(c.value ? 1 : 0);
-  PutBytes(out, c.value ? std::string_view(*c.value) : std::string_view());
-  return Sealed(std::move(out));
+  out.reserve(e.head.size() + e.value.size() + e.trailer.size());
+  out.append(e.head).append(e.value).append(e.trailer.data(), e.trailer.size());
+  return out;
 }
 
 Status DecodeChunk(std::string_view bytes, ChunkState* out) {

@@ -54,7 +54,7 @@ struct DedupConsumerMetrics::Impl {
   Mirror duplicate, stale, malformed, chunk_duplicate, unstamped_passed, unstamped_dropped, abandoned_chunks;
   std::vector<Mirror> malformed_by_reason;
   Mirror delivered, delivered_chunked, corrupt, abandoned, gaps, expired, dead_lettered;
-  Mirror cache_hits, cache_misses, fetched, evicted;
+  Mirror cache_hits, cache_misses, fetched, evicted, reassembly_allocations;
   Gauge *assigned = nullptr, *producers = nullptr, *in_progress = nullptr, *in_progress_bytes = nullptr;
   Gauge *last_checkpoint_ts = nullptr, *since_checkpoint = nullptr;
   metrics::Histogram* checkpoint_duration = nullptr;
@@ -112,6 +112,10 @@ Result<std::unique_ptr<DedupConsumerMetrics>> DedupConsumerMetrics::Create(metri
                  One(r.AddCounter("exactly_producers_fetched_total", "Evicted producers read back from the state directory."), {}));
   EXACTLY_ASSIGN(m.evicted.counter,
                  One(r.AddCounter("exactly_producers_evicted_total", "Producers evicted from memory past --producer-cache."), {}));
+  EXACTLY_ASSIGN(m.reassembly_allocations.counter,
+                 One(r.AddCounter("exactly_reassembly_buffer_allocations_total",
+                                  "Buffers allocated or grown to reassemble chunked messages (finished ones are reused)."),
+                     {}));
   auto checkpoints = r.AddCounter("exactly_checkpoints_total", "Checkpoints by result.", {"result"});
   if (!checkpoints.ok()) return checkpoints.status();
   EXACTLY_ASSIGN(m.checkpoints_ok.counter, (*checkpoints)->With({"ok"}));
@@ -199,6 +203,7 @@ void DedupConsumerMetrics::Update(const DedupConsumerStats& s, std::span<const P
   m.cache_misses.Copy(c.producer_cache_misses);
   m.fetched.Copy(c.producers_fetched);
   m.evicted.Copy(c.producers_evicted);
+  m.reassembly_allocations.Copy(c.reassembly_allocations);
   m.checkpoints_ok.Copy(s.checkpoints);
   m.checkpoints_failed.Copy(s.checkpoint_failures);
   m.rewinds.Copy(s.rewinds);

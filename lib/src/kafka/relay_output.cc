@@ -128,7 +128,7 @@ Status RelayOutput::Forward(const Message& m) {
                                                where, size, count, chunk, spec_.limits.max_chunks));
   }
   stamp_spec.size = size;
-  stamp_spec.crc = crc32c::Value(*m.value);
+  stamp_spec.crc = m.crc ? *m.crc : crc32c::Value(*m.value);
   for (std::uint64_t i = 0; i < count; ++i) {
     stamp_spec.chunk = ChunkInfo{static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(count)};
     const StampHeaders stamp = FormatStamp(stamp_spec);
