@@ -251,9 +251,11 @@ int RunDemo(const AppOptions& o) {
   std::optional<std::map<std::int32_t, std::int64_t>> high;
   Status failure;
   bool interrupted = false;
+  bool large_messages_seen = false;
   for (;;) {
     const Status ran = (*relay)->RunFor(100ms);
     if (metrics) metrics->Update(**relay);
+    TuneForLargeMessagesOnce(**relay, &large_messages_seen);
     if (!ran.ok()) {
       failure = ran;
       break;

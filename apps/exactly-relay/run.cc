@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli.h"
+#include "exactly/allocator_tuning.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/kafka/relay.h"
 #include "log.h"
@@ -25,6 +26,16 @@ void Say(std::string_view text) { apps::LogInfo(text); }
 void SayError(std::string_view text) { apps::Logger::Get().Log(apps::LogLevel::kError, text); }
 
 void SayReport(const StatusReport& r) { apps::LogInfo(r.message, r.fields); }
+
+void TuneForLargeMessagesOnce(const kafka::Relay& relay, bool* done) {
+  if (*done) return;
+  const kafka::DedupConsumerStats s = relay.stats().consumer;
+  if (s.engine.delivered_chunked == 0 && s.in_progress_messages == 0) return;
+  *done = true;
+  if (TuneAllocatorForLargeMessages()) {
+    Say("chunked messages: malloc's mmap threshold raised to 4 MiB, so their ~1 MB buffers are reused");
+  }
+}
 
 int RunRelay(const AppOptions& o) {
   StoreOptions store_options;
@@ -67,10 +78,12 @@ int RunRelay(const AppOptions& o) {
   const auto interval = std::chrono::milliseconds(o.status_interval_ms);
   auto next_status = StatusLine::Clock::now() + interval;
   Status st;
+  bool large_messages_seen = false;
   while (!apps::ShutdownRequested()) {
     st = (*relay)->RunFor(200ms);
     if (metrics) metrics->Update(**relay);
     if (!st.ok()) break;
+    TuneForLargeMessagesOnce(**relay, &large_messages_seen);
     if (interval.count() > 0 && StatusLine::Clock::now() >= next_status) {
       SayReport(status.Format((*relay)->stats(), (*relay)->Positions()));
       next_status += interval;

@@ -6,6 +6,10 @@
 
 #include "options.h"
 
+namespace exactly::kafka {
+class Relay;
+}
+
 namespace exactly::relay_app {
 
 inline constexpr int kExitOk = 0;
@@ -14,6 +18,10 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitVerification = 3;
 
 int RunRelay(const AppOptions& options);
+
+// Once `relay` has met a chunked message: TuneAllocatorForLargeMessages,
+// said in the log. `*done` remembers that it happened (or was not needed).
+void TuneForLargeMessagesOnce(const kafka::Relay& relay, bool* done);
 int RunDemo(const AppOptions& options);
 
 // Log lines at info / error level (apps::Logger: text or JSON on stderr).

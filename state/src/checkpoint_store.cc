@@ -313,7 +313,19 @@ StoreInfo CheckpointStore::Info() const {
 Checkpoint CheckpointStore::BeginCheckpoint() {
   auto cp = std::make_unique<Checkpoint::Impl>();
   cp->store = impl_.get();
+  std::lock_guard lk(impl_->spare_batch_mu);
+  if (impl_->spare_batch) {
+    cp->batch = std::move(*impl_->spare_batch);
+    impl_->spare_batch.reset();
+  }
   return Checkpoint(std::move(cp));
+}
+
+void CheckpointStore::Impl::RecycleBatch(rocksdb::WriteBatch&& batch) {
+  batch.Clear();
+  if (batch.Data().capacity() > kMaxSpareBatchBytes) return;
+  std::lock_guard lk(spare_batch_mu);
+  spare_batch.emplace(std::move(batch));
 }
 
 Status CheckpointStore::Commit(Checkpoint&& checkpoint) {
@@ -322,6 +334,7 @@ Status CheckpointStore::Commit(Checkpoint&& checkpoint) {
   if (cp->store != impl_.get()) return Status::InvalidArgument("Commit: checkpoint belongs to another store");
   if (impl_->options.read_only) return Status::FailedPrecondition("Commit: store opened read-only");
   Status st = impl_->Commit(*cp);
+  impl_->RecycleBatch(std::move(cp->batch));
   if (!st.ok()) return st;
   auto backlogged = [&] {
     std::lock_guard lk(impl_->book_mu);

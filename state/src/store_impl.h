@@ -136,6 +136,16 @@ struct CheckpointStore::Impl {
   mutable std::mutex write_mu;
   Status failed;
 
+  // The last committed checkpoint's batch, cleared, for the next one. A
+  // relay's checkpoints carry megabytes of in-progress chunks, and a fresh
+  // batch grew by doubling (1, 2, 4, 8, 16 MB) into newly mapped memory at
+  // every checkpoint: page faults and copies for each byte written. Kept
+  // only up to kMaxSpareBatchBytes of capacity.
+  static constexpr std::size_t kMaxSpareBatchBytes = 32u << 20;
+  std::mutex spare_batch_mu;
+  std::optional<rocksdb::WriteBatch> spare_batch;
+  void RecycleBatch(rocksdb::WriteBatch&& batch);
+
   // Mutable: const reads (Load, FetchProducer) refresh the bookkeeping.
   mutable std::mutex book_mu;
   mutable std::map<TopicPartition, state::PartitionBook> books;

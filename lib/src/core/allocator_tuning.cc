@@ -10,14 +10,30 @@
 
 namespace exactly {
 
+namespace {
+
+bool EnvironmentSetsThreshold() noexcept {
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr) return true;
+  const char* t = std::getenv("GLIBC_TUNABLES");
+  return t != nullptr && std::strstr(t, "mmap_threshold") != nullptr;
+}
+
+}  // namespace
+
 void TuneAllocatorForLongRunningProcess() noexcept {
 #ifdef __GLIBC__
-  if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr) return;
-  if (const char* t = std::getenv("GLIBC_TUNABLES"); t != nullptr && std::strstr(t, "mmap_threshold") != nullptr) {
-    return;
-  }
+  if (EnvironmentSetsThreshold()) return;
   // Setting it also turns off glibc's dynamic adjustment of the threshold.
   (void)::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
+}
+
+bool TuneAllocatorForLargeMessages() noexcept {
+#ifdef __GLIBC__
+  if (EnvironmentSetsThreshold()) return false;
+  return ::mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024) == 1;
+#else
+  return false;
 #endif
 }
 
