@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""The exactly-relay binary on large messages, under malloc settings given
+in the environment, side by side in one script run.
+
+The in-process benchmarks (tests/bench/) run the broker, the pipe and the
+relay in one process, so a process-wide setting such as malloc's mmap
+threshold applies to all of them. This script runs the real binaries as
+separate processes instead: exactly-broker (the embedded mock cluster),
+exactly-produce for the input, and exactly-relay once per setting and
+round, each relay reading the same input into a fresh output topic and
+state directory. The relay's CPU per MiB is read from /proc, so it counts
+the relay process alone, not the broker.
+
+Input: --messages messages of 8 MiB (a 256-byte random block repeated,
+the first 8 bytes the message number, lz4 on input as the mock keeps only
+~5 MiB per partition), spread over 4 partitions, chunked by exactly-produce
+at its default chunk size. Each relay: checkpoint every --interval-ms,
+synced, the consumer queue at 256 MiB (see OPERATIONS.md, "Large
+messages"). Time runs from the first polled record (metrics endpoint) to
+every message forwarded.
+
+Settings (positional): "binary" for the relay as shipped (256 KiB mmap
+threshold, raised to 4 MiB when chunked messages arrive), or a number of
+bytes, run as MALLOC_MMAP_THRESHOLD_=N (which the relay leaves alone).
+
+  scripts/bench_relay_binary.py [--messages 96] [--rounds 3] [--interval-ms 100] binary 262144
+
+Prints one line per relay run and a median per setting.
+"""
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "build", "apps")
+SIZE = 8 << 20
+PARTITIONS = 4
+
+
+def metric(port, name):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2).read().decode()
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            total += float(line.split()[-1])
+    return total
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Broker:
+    def __init__(self):
+        self.proc = subprocess.Popen([os.path.join(BIN, "exactly-broker"), "--topic", f"in:{PARTITIONS}"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.bootstraps = self.proc.stdout.readline().strip()
+
+    def topic(self, name):
+        self.proc.stdin.write(f"topic {name} {PARTITIONS}\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().strip()
+        if answer != "ok":
+            sys.exit(f"broker: topic {name}: {answer}")
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def produce_input(broker, messages):
+    rng = random.Random(7)
+    block = bytes(rng.getrandbits(8) for _ in range(256))
+    value = bytearray(block * (SIZE // 256))
+    scratch = tempfile.mkdtemp(prefix="exactly-bench-input-")
+    try:
+        files = []
+        for k in range(messages):
+            value[:8] = k.to_bytes(8, "little")
+            path = os.path.join(scratch, f"m{k}")
+            with open(path, "wb") as f:
+                f.write(value)
+            files.append(path)
+        for p in range(PARTITIONS):
+            mine = files[p::PARTITIONS]
+            if not mine:
+                continue
+            subprocess.run([os.path.join(BIN, "exactly-produce"), "-b", broker.bootstraps, "-t", "in", "-p", str(p),
+                            "--producer-id", f"big-{p}", "--epoch", "1", "-X", "compression.type=lz4",
+                            "--timeout-ms", "120000", "--file-per-message"] + mine, check=True)
+    finally:
+        shutil.rmtree(scratch)
+
+
+def run_relay(broker, setting, messages, interval_ms, tag, timeout_s=300):
+    env = dict(os.environ)
+    env.pop("MALLOC_MMAP_THRESHOLD_", None)
+    if setting != "binary":
+        env["MALLOC_MMAP_THRESHOLD_"] = setting
+    output = f"out-{tag}"
+    broker.topic(output)
+    state = tempfile.mkdtemp(prefix="exactly-bench-state-")
+    port = free_port()
+    relay = subprocess.Popen([os.path.join(BIN, "exactly-relay"), "-b", broker.bootstraps, "-i", "in", "-o", output,
+                              "--state-dir", state, "-g", f"g-{tag}", "--relay-id", f"r-{tag}",
+                              "--checkpoint-interval-ms", str(interval_ms), "--metrics-port", str(port),
+                              "--status-interval-ms", "0", "--consumer-X", "queued.max.messages.kbytes=262144"],
+                             env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + timeout_s
+        t0 = c0 = None
+        while time.time() < deadline:
+            try:
+                if t0 is None and metric(port, "exactly_records_polled_total") > 0:
+                    t0, c0 = time.time(), cpu_seconds(relay.pid)
+                if t0 is not None and metric(port, "exactly_relay_forwarded_messages_total") >= messages:
+                    break
+            except OSError:
+                pass  # the metrics server is not up yet
+            if relay.poll() is not None:
+                sys.exit(f"exactly-relay exited with {relay.returncode}")
+            time.sleep(0.005)
+        else:
+            sys.exit(f"relay {tag}: not done in {timeout_s} s")
+        t1, c1 = time.time(), cpu_seconds(relay.pid)
+    finally:
+        relay.terminate()
+        relay.wait(60)
+        shutil.rmtree(state)
+    mib = messages * SIZE / 2**20
+    return mib / (t1 - t0), 1e6 * (c1 - c0) / mib
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--messages", type=int, default=96, help="8 MiB messages of input (default 96)")
+    ap.add_argument("--rounds", type=int, default=3, help="relay runs per setting, interleaved (default 3)")
+    ap.add_argument("--interval-ms", type=int, default=100, help="checkpoint interval (default 100)")
+    ap.add_argument("settings", nargs="+", help='"binary", or an mmap threshold in bytes')
+    a = ap.parse_args()
+    for s in a.settings:
+        if s != "binary" and not s.isdigit():
+            ap.error(f"setting '{s}' is neither 'binary' nor a number of bytes")
+    for b in ("exactly-broker", "exactly-produce", "exactly-relay"):
+        if not os.access(os.path.join(BIN, b), os.X_OK):
+            sys.exit(f"{os.path.join(BIN, b)} is missing: cmake --build build first")
+    broker = Broker()
+    try:
+        produce_input(broker, a.messages)
+        print(f"input: {a.messages} messages of 8 MiB on {PARTITIONS} partitions; checkpoint every "
+              f"{a.interval_ms} ms; load {os.getloadavg()[0]:.2f}", flush=True)
+        results = {s: [] for s in a.settings}
+        n = 0
+        for r in range(a.rounds):
+            for s in a.settings:
+                mibs, cpu = run_relay(broker, s, a.messages, a.interval_ms, f"{r}-{n}")
+                n += 1
+                results[s].append((mibs, cpu))
+                print(f"  round {r} {s:>10}: {mibs:6.0f} MiB/s  {cpu:6.0f} us CPU/MiB (relay process)", flush=True)
+        for s, rs in results.items():
+            print(f"median {s:>10}: {statistics.median(x for x, _ in rs):6.0f} MiB/s  "
+                  f"{statistics.median(c for _, c in rs):6.0f} us CPU/MiB", flush=True)
+    finally:
+        broker.stop()
+
+
+if __name__ == "__main__":
+    main()
