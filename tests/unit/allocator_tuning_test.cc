@@ -13,26 +13,16 @@
 #include <malloc.h>
 #endif
 
+#include "address_sanitizer.h"
+
 namespace exactly {
 namespace {
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kOwnAllocator = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kOwnAllocator = true;
-#else
-constexpr bool kOwnAllocator = false;
-#endif
-#else
-constexpr bool kOwnAllocator = false;
-#endif
 
 TEST(AllocatorTuning, LargeMessagesKeepMegabyteBuffersOnTheHeap) {
 #ifndef __GLIBC__
   GTEST_SKIP() << "glibc only";
 #else
-  if (kOwnAllocator) GTEST_SKIP() << "the sanitizer replaces malloc";
+  if (unit_test::kAddressSanitizer) GTEST_SKIP() << "the sanitizer replaces malloc";
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("GLIBC_TUNABLES") != nullptr) {
     GTEST_SKIP() << "the environment sets malloc's thresholds";
   }

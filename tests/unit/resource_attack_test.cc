@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "address_sanitizer.h"
 #include "exactly/crc32c.h"
 #include "exactly/engine.h"
 #include "exactly/envelope.h"
@@ -41,17 +42,7 @@ std::uint64_t PeakRssBytes() {
 // AddressSanitizer's allocator (redzones, quarantine) multiplies memory
 // use, so under it the peak-RSS bounds below are not checked: the same
 // tests check them in the regular build, and the outcome checks run in both.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kRssIsMeasurable = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kRssIsMeasurable = false;
-#else
-constexpr bool kRssIsMeasurable = true;
-#endif
-#else
-constexpr bool kRssIsMeasurable = true;
-#endif
+constexpr bool kRssIsMeasurable = !unit_test::kAddressSanitizer;
 
 // Growth of the peak resident set since construction.
 class PeakGrowth {
