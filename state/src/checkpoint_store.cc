@@ -493,6 +493,10 @@ StoreMemory CheckpointStore::MemoryUsage() const {
   if (impl_->db->GetIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &v)) m.table_readers = v;
   m.block_cache = impl_->block_cache->GetUsage();
   m.fold_pass = impl_->pass_bytes.load(std::memory_order_relaxed);
+  {
+    std::lock_guard bl(impl_->spare_batch_mu);
+    if (impl_->spare_batch) m.kept_batch = impl_->spare_batch->Data().capacity();
+  }
   std::lock_guard ol(impl_->overlay_mu);
   for (const auto& [tp, o] : impl_->overlays) m.pending_index += o->bytes;
   return m;

@@ -106,7 +106,7 @@ struct OneRecord {
 // (sampled at every checkpoint), in MiB.
 struct Breakdown {
   double rss = 0, engine_producers = 0;
-  double memtables = 0, block_cache = 0, table_readers = 0, pending_index = 0, fold_pass = 0;
+  double memtables = 0, block_cache = 0, table_readers = 0, pending_index = 0, fold_pass = 0, kept_batch = 0;
   double heap_in_use = 0, heap_free = 0, mmapped = 0;
 };
 
@@ -138,6 +138,7 @@ void Sample(const CheckpointStore& store, const Engine& engine, Breakdown* peak)
                     Mib(m.table_readers),
                     Mib(m.pending_index),
                     Mib(m.fold_pass),
+                    Mib(m.kept_batch),
                     Mib(mi.uordblks),
                     Mib(mi.fordblks),
                     Mib(mi.hblkhd)};
@@ -290,10 +291,10 @@ int main(int argc, char** argv) {
       const Breakdown& at = p.f.at_peak;
       std::printf(
           "  at the largest sampled RSS (%.1f MiB): %.0f resident producers; store: memtables %.1f, block cache "
-          "%.1f, table readers %.1f, pending index %.1f, fold pass %.1f MiB; malloc: in use %.1f, free %.1f, "
-          "mmapped %.1f MiB\n",
+          "%.1f, table readers %.1f, pending index %.1f, fold pass %.1f, kept batch %.1f MiB; malloc: in use %.1f, "
+          "free %.1f, mmapped %.1f MiB\n",
           at.rss, at.engine_producers, at.memtables, at.block_cache, at.table_readers, at.pending_index, at.fold_pass,
-          at.heap_in_use, at.heap_free, at.mmapped);
+          at.kept_batch, at.heap_in_use, at.heap_free, at.mmapped);
       if (json) {
         std::printf(
             "{\"bench\":\"producers\",\"mode\":\"%s\",\"producers\":%zu,\"budget\":%zu,\"peak_rss_mib\":%.1f,"

@@ -62,7 +62,6 @@
 
 #include <cstdio>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -138,9 +137,9 @@ int main(int argc, char** argv) {
   const int runs = static_cast<int>(f.U64("runs", 3));
   const int crashes = static_cast<int>(f.U64("crashes", 1));
   std::vector<std::chrono::milliseconds> intervals;
-  {
-    std::stringstream ss(f.Str("intervals", "10,30,100,300,1000"));
-    for (std::string item; std::getline(ss, item, ',');) intervals.emplace_back(std::stoll(item));
+  for (const std::uint64_t ms : f.U64List("intervals", "10,30,100,300,1000")) {
+    if (ms == 0) Die(Status::InvalidArgument("--intervals: 0 ms is not a checkpoint interval"), "flags");
+    intervals.emplace_back(static_cast<std::int64_t>(ms));
   }
   std::FILE* human = json ? stderr : stdout;
   auto cluster = Check(kafka::MockCluster::Create(1), "mock cluster");

@@ -194,6 +194,7 @@ struct StoreMemory {
   std::size_t table_readers = 0;    // RocksDB table readers outside the block cache
   std::size_t pending_index = 0;    // the pending-change index of every partition (FetchProducer)
   std::size_t fold_pass = 0;        // the deltas and ops of the fold pass under way
+  std::size_t kept_batch = 0;       // the last checkpoint's write batch, kept for the next (<= 32 MiB)
 };
 
 // What Load reads.
