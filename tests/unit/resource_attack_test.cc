@@ -245,6 +245,47 @@ TEST(ChunkBomb, MaximumClaimsNeverCompletingStayWithinMaxBufferBytes) {
               static_cast<unsigned long long>(growth.bytes() / kMiB), static_cast<unsigned long long>(bound / kMiB));
 }
 
+// Finished messages' buffers are lent to messages that start, chosen by
+// their claimed size. A producer that finishes large messages and then
+// starts tiny ones claiming the same size, over and over, would have each
+// tiny message keep a large buffer that max-buffer-bytes never sees
+// (it counts bytes sent). The lent buffers count against the engine's
+// reserve (64 MiB), so the tiny messages together hold at most that.
+TEST(BufferHoarding, TinyMessagesClaimingLargeSizesHoldAtMostTheReserve) {
+  constexpr std::uint64_t kReserve = 64 * kMiB;
+  constexpr std::uint64_t kBig = 4 * kMiB;
+  constexpr int kCycles = 30;  // 30 x 4 x 4 MiB = 480 MiB of buffers, unbounded
+  Engine engine;
+  const std::string half(kBig / 2, 'h');
+  const std::string whole = half + half;
+  const std::uint32_t crc = crc32c::Value(whole);
+  HostileRecord rec;
+  std::int64_t offset = 0;
+  const PeakGrowth growth;
+  for (int cycle = 0; cycle < kCycles; ++cycle) {
+    // Four large messages at once (so four buffers), finished.
+    const auto seq = static_cast<std::uint64_t>(cycle);
+    for (int m = 0; m < 4; ++m) {
+      rec.Stamp("big-" + std::to_string(m), 0, seq).Chunk("0/2", kBig, crc).Value(half);
+      ASSERT_EQ(engine.Process(rec.View(offset++, 1'700'000'000'000), Ignore), Outcome::kBuffered);
+    }
+    for (int m = 0; m < 4; ++m) {
+      rec.Stamp("big-" + std::to_string(m), 0, seq).Chunk("1/2", kBig, crc).Value(half);
+      ASSERT_EQ(engine.Process(rec.View(offset++, 1'700'000'000'000), Ignore), Outcome::kDelivered);
+    }
+    for (int m = 0; m < 4; ++m) {  // four tiny ones claiming the same size, never finished
+      rec.Stamp("tiny-" + std::to_string(cycle * 4 + m), 0, 0).Chunk("0/2", kBig, crc).Value("x");
+      ASSERT_EQ(engine.Process(rec.View(offset++, 1'700'000'000'000), Ignore), Outcome::kBuffered);
+    }
+    ASSERT_LE(engine.ReassemblyReserveBytes(), kReserve) << "cycle " << cycle;
+  }
+  EXPECT_EQ(engine.InProgressCount(), static_cast<std::size_t>(kCycles * 4));
+  EXPECT_LE(engine.BufferedBytes(), static_cast<std::uint64_t>(kCycles * 4 * 512));
+  // The reserve, four messages being built and the test's own strings.
+  const std::uint64_t bound = kReserve + 4 * kBig + 16 * kMiB;
+  EXPECT_LE(growth.bounded_bytes(), bound) << "peak RSS grew by " << growth.bytes() / kMiB << " MiB";
+}
+
 // Empty chunks hold no bytes, so max-buffer-bytes never abandons them: the
 // chunk span does. In-progress messages stay below the span, and memory
 // below the span times the per-message bookkeeping.

@@ -27,7 +27,9 @@
 // message's in-order chunks are laid down in one buffer that grows by
 // doubling, so its capacity is at most twice the bytes held (and never past
 // the claimed size while the bytes stay within it). Finished messages'
-// buffers are kept for reuse: up to 16 of them and 64 MiB in all.
+// buffers are kept for reuse: up to 16 of them and 64 MiB in all, those
+// lent again to messages in progress included, so a message that takes
+// one larger than what it sent holds at most that reserve.
 //
 // Producer cache: with EngineOptions::max_resident_producers set and a
 // ProducerSource attached (normally the CheckpointStore), producers beyond
@@ -271,6 +273,9 @@ class Engine {
   std::size_t TotalProducerCount() const;
   std::size_t InProgressCount() const;
   std::uint64_t BufferedBytes() const;
+  // Bytes of finished messages' buffers kept for reuse, including those
+  // lent to messages now in progress: at most 64 MiB ("Memory" above).
+  std::uint64_t ReassemblyReserveBytes() const noexcept;
 
   // Bytes the producer tables of every Engine in the process hold in
   // memory mapped outside malloc (2 MiB blocks on transparent huge pages),

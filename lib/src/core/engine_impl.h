@@ -32,25 +32,37 @@ struct HeldChunk {
   std::string bytes;       // its own bytes, when not in the prefix
 };
 
+class BufferPool;
+
 // The message being reassembled, contiguous from chunk 0. Grows only by
 // bytes that arrived (never by what a record claims): doubling, but never
 // past the claimed size unless the bytes themselves go past it, so an
 // honest message ends with no slack and a lying one holds at most twice
-// what it sent.
+// what it sent. A buffer lent by a BufferPool counts against the pool's
+// bound until it is given back, grown past or freed.
 struct MessageBuffer {
   std::unique_ptr<char[]> data;
   std::uint64_t size = 0;
   std::uint64_t capacity = 0;
+  BufferPool* lender = nullptr;
 
   MessageBuffer() = default;
   MessageBuffer(MessageBuffer&& o) noexcept
-      : data(std::move(o.data)), size(std::exchange(o.size, 0)), capacity(std::exchange(o.capacity, 0)) {}
+      : data(std::move(o.data)),
+        size(std::exchange(o.size, 0)),
+        capacity(std::exchange(o.capacity, 0)),
+        lender(std::exchange(o.lender, nullptr)) {}
   MessageBuffer& operator=(MessageBuffer&& o) noexcept {
-    data = std::move(o.data);
-    size = std::exchange(o.size, 0);
-    capacity = std::exchange(o.capacity, 0);
+    if (this != &o) {
+      EndLoan();
+      data = std::move(o.data);
+      size = std::exchange(o.size, 0);
+      capacity = std::exchange(o.capacity, 0);
+      lender = std::exchange(o.lender, nullptr);
+    }
     return *this;
   }
+  ~MessageBuffer() { EndLoan(); }
 
   // Returns whether it had to allocate.
   bool Reserve(std::uint64_t need, std::uint64_t claimed) {
@@ -58,10 +70,13 @@ struct MessageBuffer {
     const std::uint64_t cap = std::max(need, std::min(2 * capacity, claimed));
     auto bigger = std::make_unique_for_overwrite<char[]>(cap);
     if (size) std::memcpy(bigger.get(), data.get(), size);
+    EndLoan();  // the lent bytes are freed below
     data = std::move(bigger);
     capacity = cap;
     return true;
   }
+
+  inline void EndLoan() noexcept;
 };
 
 // Finished messages' buffers, handed to messages that start, so that
@@ -72,14 +87,22 @@ struct MessageBuffer {
 // was not enough: a consumer of several partitions has a message in
 // progress on each at once.
 //
-// Bounded by kMaxBuffers buffers and kMaxBytes bytes in all (the smallest
-// go first); a buffer over kMaxBytes is not kept. Which buffer a message
-// gets may follow its claimed size, since that only chooses among buffers
-// that exist: a claim never allocates.
+// Bounded by kMaxBuffers idle buffers and kMaxBytes bytes in all, idle and
+// lent together (the smallest idle ones go first). Lent buffers count
+// because a message that takes one may hold far more than it sent: without
+// that, a producer could finish large messages and start tiny ones that
+// claim large sizes, over and over, each tiny one keeping a large buffer
+// outside max-buffer-bytes. Which buffer a message gets may follow its
+// claimed size, since that only chooses among buffers that exist: a claim
+// never allocates.
 class BufferPool {
  public:
   static constexpr std::size_t kMaxBuffers = 16;
   static constexpr std::uint64_t kMaxBytes = 64u << 20;
+
+  BufferPool() = default;
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
 
   // The smallest buffer of at least `want` bytes, else the largest there
   // is; an empty buffer when the pool is.
@@ -88,7 +111,7 @@ class BufferPool {
     auto it = std::lower_bound(buffers_.begin(), buffers_.end(), want,
                                [](const MessageBuffer& b, std::uint64_t w) { return b.capacity < w; });
     if (it == buffers_.end()) --it;
-    return Remove(it);
+    return Lend(it);
   }
 
   // The smallest buffer of at least `need` bytes, or an empty one.
@@ -96,33 +119,48 @@ class BufferPool {
     auto it = std::lower_bound(buffers_.begin(), buffers_.end(), need,
                                [](const MessageBuffer& b, std::uint64_t w) { return b.capacity < w; });
     if (it == buffers_.end()) return {};
-    return Remove(it);
+    return Lend(it);
   }
 
   void Give(MessageBuffer b) {
+    b.EndLoan();
     if (b.capacity == 0 || b.capacity > kMaxBytes) return;
+    while (!buffers_.empty() && (idle_ + lent_ + b.capacity > kMaxBytes || buffers_.size() >= kMaxBuffers)) {
+      idle_ -= buffers_.front().capacity;
+      buffers_.erase(buffers_.begin());
+    }
+    if (idle_ + lent_ + b.capacity > kMaxBytes) return;
     b.size = 0;
-    bytes_ += b.capacity;
+    idle_ += b.capacity;
     auto it = std::upper_bound(buffers_.begin(), buffers_.end(), b.capacity,
                                [](std::uint64_t c, const MessageBuffer& x) { return c < x.capacity; });
     buffers_.insert(it, std::move(b));
-    while (buffers_.size() > kMaxBuffers || bytes_ > kMaxBytes) Remove(buffers_.begin());
   }
 
+  void Returned(std::uint64_t capacity) noexcept { lent_ -= capacity; }
+
   std::size_t size() const noexcept { return buffers_.size(); }
-  std::uint64_t bytes() const noexcept { return bytes_; }
+  // Idle and lent buffers' bytes: at most kMaxBytes.
+  std::uint64_t bytes() const noexcept { return idle_ + lent_; }
 
  private:
-  MessageBuffer Remove(std::vector<MessageBuffer>::iterator it) {
+  MessageBuffer Lend(std::vector<MessageBuffer>::iterator it) {
     MessageBuffer b = std::move(*it);
     buffers_.erase(it);
-    bytes_ -= b.capacity;
+    idle_ -= b.capacity;
+    lent_ += b.capacity;
+    b.lender = this;
     return b;
   }
 
-  std::vector<MessageBuffer> buffers_;  // by capacity, ascending
-  std::uint64_t bytes_ = 0;             // their capacities
+  std::vector<MessageBuffer> buffers_;  // idle, by capacity, ascending
+  std::uint64_t idle_ = 0;              // their capacities
+  std::uint64_t lent_ = 0;              // capacities of buffers lent out
 };
+
+inline void MessageBuffer::EndLoan() noexcept {
+  if (lender != nullptr) std::exchange(lender, nullptr)->Returned(capacity);
+}
 
 struct ProducerEntry;
 
@@ -311,10 +349,12 @@ struct Engine::Impl {
   ProducerSource* producer_source = nullptr;
   Status failure;
   Counters counters;
+  // Before `partitions`, so it outlives the buffers it lent to the
+  // messages in progress there (members are destroyed in reverse order).
+  detail::BufferPool spares;
   std::map<detail::PartitionKey, std::unique_ptr<detail::PartitionData>, detail::PartitionKeyLess> partitions;
   detail::PartitionData* last_used = nullptr;  // most recently used partition
 
-  detail::BufferPool spares;
   std::vector<HeaderView> header_scratch;
 
   // The per-record path is inlined into Process (one call per record

@@ -220,6 +220,8 @@ std::size_t Engine::InProgressCount() const {
   return n;
 }
 
+std::uint64_t Engine::ReassemblyReserveBytes() const noexcept { return impl_->spares.bytes(); }
+
 std::uint64_t Engine::BufferedBytes() const {
   std::uint64_t n = 0;
   for (const auto& [key, pd] : impl_->partitions) n += pd->buffered_bytes;
