@@ -18,11 +18,11 @@ inline constexpr int kExitUsage = 2;
 inline constexpr int kExitVerification = 3;
 
 int RunRelay(const AppOptions& options);
+int RunDemo(const AppOptions& options);
 
 // Once `relay` has met a chunked message: TuneAllocatorForLargeMessages,
 // said in the log. `*done` remembers that it happened (or was not needed).
 void TuneForLargeMessagesOnce(const kafka::Relay& relay, bool* done);
-int RunDemo(const AppOptions& options);
 
 // Log lines at info / error level (apps::Logger: text or JSON on stderr).
 void Say(std::string_view text);

@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/engine.h"
 
@@ -41,14 +42,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cpbench-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using bench::TempDir;
 
 const TopicPartition kTp{Topic("bench"), Partition(0)};
 constexpr int kProducers = 1'000'000;
@@ -87,7 +81,7 @@ void BM_Checkpoint(benchmark::State& state) {
   const int changed = static_cast<int>(state.range(0));
   const auto pace = std::chrono::milliseconds(state.range(1));
   const bool fold = state.range(2) != 0;
-  TempDir tmp;
+  TempDir tmp("cpbench");
   StoreOptions so;  // sync on
   if (!fold) {
     // Diagnostic: the checkpoint write alone, nothing folding beside it.
@@ -95,7 +89,7 @@ void BM_Checkpoint(benchmark::State& state) {
     so.fold_pending_bytes = SIZE_MAX;
     so.fold_max_deltas = SIZE_MAX;
   }
-  auto store = CheckpointStore::Open(tmp.path, so).value();
+  auto store = CheckpointStore::Open(tmp.path(), so).value();
   Seed(*store, kProducers);
   std::mt19937 rng(1);
   std::vector<ProducerState> changes(static_cast<std::size_t>(changed));
@@ -143,11 +137,11 @@ BENCHMARK(BM_Checkpoint)->Args({10000, 100, 0})->Iterations(300)->Unit(benchmark
 void BM_WriteFloor(benchmark::State& state) {
   const int puts = static_cast<int>(state.range(0));
   const std::size_t bytes = static_cast<std::size_t>(state.range(1));
-  TempDir tmp;
+  TempDir tmp("cpbench");
   rocksdb::Options o;
   o.create_if_missing = true;
   rocksdb::DB* raw = nullptr;
-  if (!rocksdb::DB::Open(o, tmp.path, &raw).ok()) std::abort();
+  if (!rocksdb::DB::Open(o, tmp.path(), &raw).ok()) std::abort();
   std::unique_ptr<rocksdb::DB> db(raw);
   rocksdb::WriteOptions wo;
   wo.sync = true;
@@ -210,9 +204,9 @@ void BM_Restore(benchmark::State& state) {
   const int deltas = static_cast<int>(state.range(0));
   const bool into_engine = state.range(1) != 0;
   const bool producers = state.range(2) != 0;
-  TempDir tmp;
-  (void)SeedWithDeltas(tmp.path, deltas);
-  auto store = CheckpointStore::Open(tmp.path, KeepDeltasPending()).value();  // cold-ish: fresh block cache
+  TempDir tmp("cpbench");
+  (void)SeedWithDeltas(tmp.path(), deltas);
+  auto store = CheckpointStore::Open(tmp.path(), KeepDeltasPending()).value();  // cold-ish: fresh block cache
   std::vector<double> us;
   for (auto _ : state) {
     const auto t0 = Clock::now();
@@ -241,12 +235,12 @@ void BM_FetchProducer(benchmark::State& state) {
   static TempDir* tmp = nullptr;
   static std::vector<int> changed;
   if (!tmp) {
-    tmp = new TempDir();  // lives until exit: the three runs share it
-    changed = SeedWithDeltas(tmp->path, 20);
+    tmp = new TempDir("cpbench");  // lives until exit: the three runs share it
+    changed = SeedWithDeltas(tmp->path(), 20);
     std::sort(changed.begin(), changed.end());
   }
   const int kind = static_cast<int>(state.range(0));
-  auto store = CheckpointStore::Open(tmp->path, KeepDeltasPending()).value();
+  auto store = CheckpointStore::Open(tmp->path(), KeepDeltasPending()).value();
   std::mt19937 rng(4);
   auto pick = [&]() -> std::string {
     if (kind == 0) return ProducerId(changed[rng() % changed.size()]);

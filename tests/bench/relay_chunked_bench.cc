@@ -38,7 +38,7 @@
 //                       [--json] [--only pipe|relay]
 //
 // --only pipe|relay: run one side only (for a profiler: perf record this
-// process); prints the side's figures, no ratio.
+// process), as relay_bench does; the other side's figures are zero.
 //
 // --json: one JSON object on stdout per queue setting, one line each:
 //   bench          "relay_chunked_vs_pipe"
@@ -175,23 +175,19 @@ int main(int argc, char** argv) {
     }
     std::fprintf(human, " consumers' queued.max.messages.kbytes: %s\n", QueueLabel(queue_kbytes).c_str());
     std::vector<double> pipe, relay, pipe_cpu, relay_cpu, relay_disk;
-    for (int r = 0; r < runs && !only.empty(); ++r, ++run_number) {
-      const Measurement m = only == "pipe" ? RunPipe(cluster, in, fmt::format("pipe-{}", run_number),
-                                                     fmt::format("pipe-out-{}", run_number), relay_run.consumer_extra)
-                                           : RunRelay(cluster, in, fmt::format("relay-{}", run_number),
-                                                      fmt::format("relay-out-{}", run_number), relay_run);
-      std::fprintf(human, "  run %d: %s %7.1f MB/s %6.0f us CPU/MiB\n", r, only.c_str(), m.bytes_per_s / 1e6,
-                   m.cpu_us / mib_per_record);
-    }
-    if (!only.empty()) continue;
     for (int r = 0; r < runs; ++r, ++run_number) {
-      const Measurement p = RunPipe(cluster, in, fmt::format("pipe-{}", run_number),
-                                    fmt::format("pipe-out-{}", run_number), relay_run.consumer_extra);
-      const Measurement q = RunRelay(cluster, in, fmt::format("relay-{}", run_number),
-                                     fmt::format("relay-out-{}", run_number), relay_run);
-      if (q.output_records != in.records) {
-        Die(Status::Internal(fmt::format("relay wrote {} records, {} expected", q.output_records, in.records)),
-            "relay");
+      Measurement p, q;
+      if (only != "relay") {
+        p = RunPipe(cluster, in, fmt::format("pipe-{}", run_number), fmt::format("pipe-out-{}", run_number),
+                    relay_run.consumer_extra);
+      }
+      if (only != "pipe") {
+        q = RunRelay(cluster, in, fmt::format("relay-{}", run_number), fmt::format("relay-out-{}", run_number),
+                     relay_run);
+        if (q.output_records != in.records) {
+          Die(Status::Internal(fmt::format("relay wrote {} records, {} expected", q.output_records, in.records)),
+              "relay");
+        }
       }
       pipe.push_back(p.bytes_per_s);
       relay.push_back(q.bytes_per_s);
@@ -202,7 +198,8 @@ int main(int argc, char** argv) {
                    "  run %d: pipe %7.1f MB/s %6.0f us CPU/MiB   relay %7.1f MB/s %6.0f us CPU/MiB (%llu checkpoints, "
                    "%.2f bytes written to the store per input byte)   ratio %.2f\n",
                    r, p.bytes_per_s / 1e6, pipe_cpu.back(), q.bytes_per_s / 1e6, relay_cpu.back(),
-                   static_cast<unsigned long long>(q.checkpoints), relay_disk.back(), q.bytes_per_s / p.bytes_per_s);
+                   static_cast<unsigned long long>(q.checkpoints), relay_disk.back(),
+                   p.bytes_per_s > 0 ? q.bytes_per_s / p.bytes_per_s : 0.0);
       std::fflush(human);
     }
     const Paired s = Summarize(pipe, relay);

@@ -26,20 +26,14 @@
 #include <vector>
 
 #include "checkpoint_crash_model.h"
+#include "unit/temp_dir.h"
 
 extern char** environ;
 
 namespace exactly {
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "cpcrash-XXXXXX").string();
-    path = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
+using unit_test::TempDir;
 
 std::uint64_t EnvOr(const char* name, std::uint64_t fallback) {
   const char* v = std::getenv(name);

@@ -108,16 +108,14 @@ class BufferPool {
   // is; an empty buffer when the pool is.
   MessageBuffer Take(std::uint64_t want) {
     if (buffers_.empty()) return {};
-    auto it = std::lower_bound(buffers_.begin(), buffers_.end(), want,
-                               [](const MessageBuffer& b, std::uint64_t w) { return b.capacity < w; });
+    auto it = FirstOfAtLeast(want);
     if (it == buffers_.end()) --it;
     return Lend(it);
   }
 
   // The smallest buffer of at least `need` bytes, or an empty one.
   MessageBuffer TakeAtLeast(std::uint64_t need) {
-    auto it = std::lower_bound(buffers_.begin(), buffers_.end(), need,
-                               [](const MessageBuffer& b, std::uint64_t w) { return b.capacity < w; });
+    auto it = FirstOfAtLeast(need);
     if (it == buffers_.end()) return {};
     return Lend(it);
   }
@@ -139,11 +137,14 @@ class BufferPool {
 
   void Returned(std::uint64_t capacity) noexcept { lent_ -= capacity; }
 
-  std::size_t size() const noexcept { return buffers_.size(); }
   // Idle and lent buffers' bytes: at most kMaxBytes.
   std::uint64_t bytes() const noexcept { return idle_ + lent_; }
 
  private:
+  std::vector<MessageBuffer>::iterator FirstOfAtLeast(std::uint64_t bytes) {
+    return std::lower_bound(buffers_.begin(), buffers_.end(), bytes,
+                            [](const MessageBuffer& b, std::uint64_t n) { return b.capacity < n; });
+  }
   MessageBuffer Lend(std::vector<MessageBuffer>::iterator it) {
     MessageBuffer b = std::move(*it);
     buffers_.erase(it);
