@@ -445,7 +445,11 @@ int Main(int argc, char** argv) {
         return infra(
             Status::Internal(fmt::format("the last relay exited ({}): {}", e->ToString(), Tail(Slurp(final_log), 5))));
       }
-      bool done = true;
+      // The last incarnation may already have committed the end: wait for
+      // this relay's assignment too, or the SIGTERM below can land before
+      // it has even installed its handlers (exec and library loading take
+      // a while on a loaded machine), and it dies of the default action.
+      bool done = Assigned(Slurp(final_log));
       auto committed = watcher->Committed(tps, 5s);
       if (!committed.ok()) {
         done = false;
