@@ -158,7 +158,13 @@ std::uint64_t DiskWriteBytes() {
   return v;
 }
 
-void Finish(Measurement& m, const Input& in, std::chrono::steady_clock::time_point t0, double c0, std::uint64_t disk0) {
+void Finish(Measurement& m, const Input& in, std::chrono::steady_clock::time_point t0, double c0, std::uint64_t disk0,
+            const ThreadSample& threads0) {
+  m.cpu_s_by_role = CpuByRole(threads0, SampleThreads());
+  const double process_cpu = CpuSeconds() - c0;
+  double threads_cpu = 0;
+  for (const auto& [role, s] : m.cpu_s_by_role) threads_cpu += s;
+  if (process_cpu > threads_cpu) m.cpu_s_by_role["exited"] = process_cpu - threads_cpu;
   if (disk0 != 0) m.disk_write_bytes = DiskWriteBytes() - disk0;
   m.secs = std::chrono::duration<double>(Clock::now() - t0).count();
   m.rps = static_cast<double>(in.records) / m.secs;
@@ -185,12 +191,14 @@ Measurement RunPipe(kafka::MockCluster& cluster, const Input& input, const std::
   std::size_t bytes_since_poll = 0;
   Clock::time_point t0;
   double c0 = 0;
+  ThreadSample threads0;
   while (n < input.records) {
     auto msg = Check(consumer.Poll(100ms), "poll");
     if (msg.empty() || !msg.ok()) continue;
     if (n == 0) {
       t0 = Clock::now();
       c0 = CpuSeconds();
+      threads0 = SampleThreads();
     }
     Check(producer.Produce({output, msg.partition(), msg.key(), msg.value(), msg.headers()}, 60s), "pipe produce");
     // Delivery reports free the produced copies: serve them every 1024
@@ -204,7 +212,7 @@ Measurement RunPipe(kafka::MockCluster& cluster, const Input& input, const std::
   }
   Check(producer.Flush(120s), "pipe flush");
   Measurement m;
-  Finish(m, input, t0, c0);
+  Finish(m, input, t0, c0, 0, threads0);
   m.output_records = producer.counters().delivered;
   (void)consumer.Close(10s);
   return m;
@@ -245,10 +253,12 @@ Measurement RunRelay(kafka::MockCluster& cluster, const Input& input, const std:
   Clock::time_point t0;
   double c0 = 0;
   std::uint64_t disk0 = 0;
+  ThreadSample threads0;
   while (relay->stats().consumer.polled == 0) {
     t0 = Clock::now();
     c0 = CpuSeconds();
     disk0 = DiskWriteBytes();
+    threads0 = SampleThreads();
     Check(relay->RunFor(1ms), "relay");
   }
   std::chrono::microseconds in_checkpoints{0};
@@ -270,7 +280,7 @@ Measurement RunRelay(kafka::MockCluster& cluster, const Input& input, const std:
     }
   }
   Check(relay->Checkpoint(), "final checkpoint");
-  Finish(m, input, t0, c0, disk0);
+  Finish(m, input, t0, c0, disk0, threads0);
   m.checkpoints = relay->stats().consumer.checkpoints;
   m.checkpoint_ms = seen ? static_cast<double>(in_checkpoints.count()) / 1000.0 / static_cast<double>(seen) : 0.0;
   m.output_records = relay->stats().output_records;

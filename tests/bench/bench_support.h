@@ -32,6 +32,7 @@
 
 #include "exactly/kafka/config.h"
 #include "exactly/kafka/mock_cluster.h"
+#include "thread_cpu.h"
 #include "exactly/kafka/relay.h"
 #include "exactly/status.h"
 
@@ -109,12 +110,15 @@ struct Measurement {
   // Relay only: re-read distance sampled at the ends of the RunFor slices:
   // sum over partitions of (next offset to process - last checkpointed).
   std::vector<double> reread_samples;
+  // Process CPU seconds over the window by thread role (thread_cpu.h),
+  // "exited" for threads gone by its end.
+  std::map<std::string, double> cpu_s_by_role;
 };
 
-// Stops the clock of `m`, started at `t0` with `c0` CPU seconds, over the
-// whole input.
+// Stops the clock of `m`, started at `t0` with `c0` CPU seconds (and the
+// threads as in `threads0`), over the whole input.
 void Finish(Measurement& m, const Input& input, std::chrono::steady_clock::time_point t0, double c0,
-            std::uint64_t disk0 = 0);
+            std::uint64_t disk0, const ThreadSample& threads0);
 
 // Bare consume -> produce pipe over the whole input, in group `group`, to
 // topic `output` (created here with the input's partition count).

@@ -58,6 +58,7 @@ RecipeResult RunIdempotentRecipe(kafka::MockCluster& cluster, const Input& input
   std::uint64_t n = 0;
   Clock::time_point t0;
   double c0 = 0;
+  ThreadSample threads0;
   std::vector<kafka::KafkaMessage> batch;
   std::unordered_set<std::string> in_batch;
   std::map<std::int32_t, std::int64_t> next_offsets;
@@ -80,6 +81,7 @@ RecipeResult RunIdempotentRecipe(kafka::MockCluster& cluster, const Input& input
     if (n == 0) {
       t0 = Clock::now();
       c0 = CpuSeconds();
+      threads0 = SampleThreads();
       lap = t0;
     }
     add(r.poll_s);
@@ -127,7 +129,7 @@ RecipeResult RunIdempotentRecipe(kafka::MockCluster& cluster, const Input& input
     add(r.commit_s);
     ++r.batches;
   }
-  Finish(r.m, input, t0, c0);
+  Finish(r.m, input, t0, c0, 0, threads0);
   r.m.output_records = producer.counters().delivered;
   batch.clear();  // librdkafka's destroy waits for every consumed message to be released
   (void)consumer.Close(10s);

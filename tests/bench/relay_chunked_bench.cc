@@ -19,6 +19,9 @@
 // relay: its final checkpoint written); checkpoints every --interval-ms
 // (100 ms), synced.
 // Runs alternate pipe, relay, for each consumer queue setting in turn.
+// Each run also prints its CPU by thread role (thread_cpu.h): the loop
+// thread is where the relay's own work (reassembly, checkpoints) shows
+// beside the pipe's, apart from librdkafka's and the broker's threads.
 // The process tunes malloc as exactly-relay does once it carries chunked
 // messages (allocator_tuning.h), for both sides.
 //
@@ -51,6 +54,10 @@
 //   ratio          subject_bps / baseline_bps; paired_ratio, paired_min,
 //                  paired_max: the per-run ratios
 //   baseline_cpu_us, subject_cpu_us: median process CPU us per MiB
+//   baseline_cpu_us_<role>, subject_cpu_us_<role>: the same by thread
+//                  role (thread_cpu.h): loop, librdkafka, mock_broker,
+//                  rocksdb, exited (threads gone by the end of the run,
+//                  e.g. the relay's checkpoint commits)
 //   subject_disk_ratio: median bytes the relay's process wrote to storage
 //                  (/proc/self/io write_bytes: the checkpoint store) per
 //                  input value byte; in-progress chunks are part of the
@@ -62,6 +69,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -134,6 +142,27 @@ std::string QueueLabel(std::uint64_t kbytes) {
   return kbytes == 0 ? std::string("librdkafka default (64 MiB)") : fmt::format("{} MiB", kbytes / 1024);
 }
 
+// The run's CPU by thread role, in us per MiB of input, as text; also
+// appended to `series` (a role missing from a run counts 0 there).
+std::string ByRole(const Measurement& m, std::uint64_t value_bytes, std::map<std::string, std::vector<double>>& series) {
+  if (m.secs == 0) return "-";
+  const double mib = static_cast<double>(value_bytes) / (1 << 20);
+  std::string text;
+  for (const char* role : {"loop", "librdkafka", "mock broker", "rocksdb", "exited"}) {
+    const auto it = m.cpu_s_by_role.find(role);
+    const double us = it == m.cpu_s_by_role.end() ? 0.0 : it->second * 1e6 / mib;
+    series[role].push_back(us);
+    if (us > 0) text += fmt::format("{}{} {:.0f}", text.empty() ? "" : ", ", role, us);
+  }
+  return text;
+}
+
+std::string JsonKey(std::string role) {
+  for (char& c : role)
+    if (c == ' ') c = '_';
+  return role;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -175,6 +204,7 @@ int main(int argc, char** argv) {
     }
     std::fprintf(human, " consumers' queued.max.messages.kbytes: %s\n", QueueLabel(queue_kbytes).c_str());
     std::vector<double> pipe, relay, pipe_cpu, relay_cpu, relay_disk;
+    std::map<std::string, std::vector<double>> pipe_roles, relay_roles;  // us CPU per MiB
     for (int r = 0; r < runs; ++r, ++run_number) {
       Measurement p, q;
       if (only != "relay") {
@@ -200,6 +230,8 @@ int main(int argc, char** argv) {
                    r, p.bytes_per_s / 1e6, pipe_cpu.back(), q.bytes_per_s / 1e6, relay_cpu.back(),
                    static_cast<unsigned long long>(q.checkpoints), relay_disk.back(),
                    p.bytes_per_s > 0 ? q.bytes_per_s / p.bytes_per_s : 0.0);
+      std::fprintf(human, "    us CPU/MiB by thread: pipe %s | relay %s\n",
+                   ByRole(p, in.value_bytes, pipe_roles).c_str(), ByRole(q, in.value_bytes, relay_roles).c_str());
       std::fflush(human);
     }
     const Paired s = Summarize(pipe, relay);
@@ -216,6 +248,8 @@ int main(int argc, char** argv) {
     j.Num("ratio", s.ratio).Num("paired_ratio", s.paired).Num("paired_min", s.paired_min);
     j.Num("paired_max", s.paired_max).Num("baseline_cpu_us", Median(pipe_cpu)).Num("subject_cpu_us", Median(relay_cpu));
     j.Num("subject_disk_ratio", Median(relay_disk)).Num("target", 0.8);
+    for (const auto& [role, v] : pipe_roles) j.Num("baseline_cpu_us_" + JsonKey(role), Median(v));
+    for (const auto& [role, v] : relay_roles) j.Num("subject_cpu_us_" + JsonKey(role), Median(v));
     j.Machine().Print();
   }
   return 0;
