@@ -71,6 +71,10 @@ TEST(RelayLargeMessage, SeveralMegabytesCrossTheRelay) {
   ASSERT_TRUE(DriveUntil({[&] { return (*relay)->RunFor(50ms); }},
                          [&] { return CaughtUp((*relay)->Positions(), *high); }, 60s)
                   .ok());
+  // The 3.5 MB message's buffer is kept for the next one (which took it,
+  // and gave it back): the reserve the metrics export.
+  EXPECT_GE((*relay)->stats().consumer.reassembly_reserve_bytes, large.size());
+  EXPECT_LE((*relay)->stats().consumer.reassembly_reserve_bytes, std::uint64_t{64} << 20);
   ASSERT_TRUE((*relay)->Close(30s).ok());
   EXPECT_EQ((*relay)->stats().forwarded, 2u);
   EXPECT_EQ((*relay)->stats().forwarded_chunked, 1u);

@@ -38,6 +38,7 @@ TEST(ConsumerMetrics, CountersFollowStatsAndPartitionsComeAndGo) {
   s.engine.malformed_by_reason[static_cast<std::size_t>(MalformedReason::kBadEpoch)] = 1;
   s.engine.delivered = 6;
   s.assigned = 2;
+  s.reassembly_reserve_bytes = 8388608;
   std::vector<PartitionPosition> both = {Pos("in", 0, 5, 9, 2), Pos("in", 1, 7, 7, 1)};
   (*m)->Update(s, both);
   std::string text = r.Render();
@@ -51,6 +52,7 @@ TEST(ConsumerMetrics, CountersFollowStatsAndPartitionsComeAndGo) {
   EXPECT_TRUE(Has(text, "exactly_consumer_lag_records{topic=\"in\",partition=\"1\"} 0")) << text;
   EXPECT_TRUE(Has(text, "exactly_partition_tracked_producers{topic=\"in\",partition=\"0\"} 2")) << text;
   EXPECT_TRUE(Has(text, "exactly_seconds_since_last_checkpoint -1")) << text;
+  EXPECT_TRUE(Has(text, "exactly_reassembly_reserve_bytes 8388608")) << text;
 
   // More records; partition 1 revoked: its series leave the scrape.
   s.engine.records = 25;

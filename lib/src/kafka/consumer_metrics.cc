@@ -56,6 +56,7 @@ struct DedupConsumerMetrics::Impl {
   Mirror delivered, delivered_chunked, corrupt, abandoned, gaps, expired, dead_lettered;
   Mirror cache_hits, cache_misses, fetched, evicted, reassembly_allocations;
   Gauge *assigned = nullptr, *producers = nullptr, *in_progress = nullptr, *in_progress_bytes = nullptr;
+  Gauge* reassembly_reserve = nullptr;
   Gauge *last_checkpoint_ts = nullptr, *since_checkpoint = nullptr;
   metrics::Histogram* checkpoint_duration = nullptr;
   metrics::Family<Gauge>*lag = nullptr, *next = nullptr, *checkpointed = nullptr, *partition_producers = nullptr;
@@ -137,6 +138,10 @@ Result<std::unique_ptr<DedupConsumerMetrics>> DedupConsumerMetrics::Create(metri
   EXACTLY_ASSIGN(m.in_progress, One(r.AddGauge("exactly_in_progress_messages", "Chunked messages being reassembled."), {}));
   EXACTLY_ASSIGN(m.in_progress_bytes,
                  One(r.AddGauge("exactly_in_progress_bytes", "Bytes held by chunked messages being reassembled."), {}));
+  EXACTLY_ASSIGN(m.reassembly_reserve,
+                 One(r.AddGauge("exactly_reassembly_reserve_bytes",
+                                "Reassembly buffers kept for reuse or lent from that reserve to messages in progress (at most 64 MiB)."),
+                     {}));
   EXACTLY_ASSIGN(m.last_checkpoint_ts,
                  One(r.AddGauge("exactly_last_checkpoint_timestamp_seconds", "Unix time of the last successful checkpoint (0: none yet)."), {}));
   EXACTLY_ASSIGN(m.since_checkpoint,
@@ -216,6 +221,7 @@ void DedupConsumerMetrics::Update(const DedupConsumerStats& s, std::span<const P
   m.producers->Set(static_cast<double>(s.tracked_producers));
   m.in_progress->Set(static_cast<double>(s.in_progress_messages));
   m.in_progress_bytes->Set(static_cast<double>(s.in_progress_bytes));
+  m.reassembly_reserve->Set(static_cast<double>(s.reassembly_reserve_bytes));
   if (s.last_checkpoint && s.last_checkpoint != m.last_seen_checkpoint) {
     m.last_seen_checkpoint = s.last_checkpoint;
     // The wall-clock time of a steady_clock instant in the past.

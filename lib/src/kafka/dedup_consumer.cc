@@ -327,6 +327,7 @@ DedupConsumerStats DedupConsumer::stats() const {
   st.tracked_producers = impl_->engine.TotalProducerCount();
   st.in_progress_messages = impl_->engine.InProgressCount();
   st.in_progress_bytes = impl_->engine.BufferedBytes();
+  st.reassembly_reserve_bytes = impl_->engine.ReassemblyReserveBytes();
   return st;
 }
 

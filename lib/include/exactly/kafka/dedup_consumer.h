@@ -167,6 +167,9 @@ struct DedupConsumerStats {
   std::size_t tracked_producers = 0;     // producers with state, all owned partitions
   std::size_t in_progress_messages = 0;  // chunked messages being reassembled
   std::uint64_t in_progress_bytes = 0;   // bytes they hold
+  // Reassembly buffers kept for reuse, or lent from that reserve to
+  // messages in progress (Engine::ReassemblyReserveBytes: at most 64 MiB).
+  std::uint64_t reassembly_reserve_bytes = 0;
   // steady_clock time of the last successful checkpoint, if any.
   std::optional<std::chrono::steady_clock::time_point> last_checkpoint;
   // Trigger to commit: hook + commit, or for a pipelined checkpoint the
