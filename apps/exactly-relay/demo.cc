@@ -166,10 +166,13 @@ int RunDemo(const AppOptions& o) {
 
   // Settings that suit the mock broker: short fetch waits (an empty fetch
   // waits the full fetch.wait.max.ms), a short session (joins wait for
-  // it), compression (it keeps only ~5 MiB per partition).
+  // it), compression (it keeps only ~5 MiB per partition). The demo's
+  // traffic has chunked messages: the fetch queue large messages need
+  // (docs/OPERATIONS.md, "Large messages").
   kafka::KafkaConfig base{{"bootstrap.servers", cluster->bootstraps()}, {"reconnect.backoff.max.ms", "500"}};
   kafka::KafkaConfig consumer_base = base;
   consumer_base.Set("fetch.wait.max.ms", "10").Set("session.timeout.ms", "6000");
+  consumer_base.Set("queued.max.messages.kbytes", "262144");
   kafka::KafkaConfig producer_base = base;
   producer_base.Set("linger.ms", "5").Set("compression.type", "lz4");
   auto consumer_config = BuildClientConfig(consumer_base, o.properties, o.consumer_properties, "consumer");
@@ -255,7 +258,7 @@ int RunDemo(const AppOptions& o) {
   for (;;) {
     const Status ran = (*relay)->RunFor(100ms);
     if (metrics) metrics->Update(**relay);
-    TuneForLargeMessagesOnce(**relay, &large_messages_seen);
+    TuneForLargeMessagesOnce(**relay, relay_options.consumer_config, &large_messages_seen);
     if (!ran.ok()) {
       failure = ran;
       break;

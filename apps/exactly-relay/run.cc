@@ -27,11 +27,21 @@ void SayError(std::string_view text) { apps::Logger::Get().Log(apps::LogLevel::k
 
 void SayReport(const StatusReport& r) { apps::LogInfo(r.message, r.fields); }
 
-void TuneForLargeMessagesOnce(const kafka::Relay& relay, bool* done) {
+void TuneForLargeMessagesOnce(const kafka::Relay& relay, const kafka::KafkaConfig& consumer_config, bool* done) {
   if (*done) return;
   const kafka::DedupConsumerStats s = relay.stats().consumer;
   if (s.engine.delivered_chunked == 0 && s.in_progress_messages == 0) return;
   *done = true;
+  // Before the malloc line, so that a reader of the log who sees that line
+  // has seen this one if it came.
+  if (!consumer_config.Has("queued.max.messages.kbytes") && !consumer_config.Has("fetch.queue.backoff.ms")) {
+    apps::Logger::Get().Log(
+        apps::LogLevel::kWarn,
+        "chunked messages with the consumer's default queued.max.messages.kbytes (64 MiB): librdkafka stops "
+        "fetching a partition for a second each time that queue is full, which holds back a relay slower than "
+        "its input; for large messages at full speed set --consumer-X queued.max.messages.kbytes to about a "
+        "second of input, e.g. 262144 (docs/OPERATIONS.md, \"Large messages\")");
+  }
   if (TuneAllocatorForLargeMessages()) {
     Say("chunked messages: malloc's mmap threshold raised to 4 MiB, so their ~1 MB buffers are reused");
   }
@@ -83,7 +93,7 @@ int RunRelay(const AppOptions& o) {
     st = (*relay)->RunFor(200ms);
     if (metrics) metrics->Update(**relay);
     if (!st.ok()) break;
-    TuneForLargeMessagesOnce(**relay, &large_messages_seen);
+    TuneForLargeMessagesOnce(**relay, relay_options.consumer_config, &large_messages_seen);
     if (interval.count() > 0 && StatusLine::Clock::now() >= next_status) {
       SayReport(status.Format((*relay)->stats(), (*relay)->Positions()));
       next_status += interval;

@@ -7,6 +7,7 @@
 #include "options.h"
 
 namespace exactly::kafka {
+class KafkaConfig;
 class Relay;
 }
 
@@ -21,8 +22,11 @@ int RunRelay(const AppOptions& options);
 int RunDemo(const AppOptions& options);
 
 // Once `relay` has met a chunked message: TuneAllocatorForLargeMessages,
-// said in the log. `*done` remembers that it happened (or was not needed).
-void TuneForLargeMessagesOnce(const kafka::Relay& relay, bool* done);
+// said in the log, and, when `consumer_config` leaves librdkafka's fetch
+// queue at its defaults, a warning that the queue bounds large messages
+// (docs/OPERATIONS.md, "Large messages"). `*done` remembers that it
+// happened.
+void TuneForLargeMessagesOnce(const kafka::Relay& relay, const kafka::KafkaConfig& consumer_config, bool* done);
 
 // Log lines at info / error level (apps::Logger: text or JSON on stderr).
 void Say(std::string_view text);

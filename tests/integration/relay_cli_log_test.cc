@@ -5,14 +5,19 @@
 // ts, level and msg; status and summary lines carry their figures as
 // number fields), logs the metrics URL with the bound port and serves
 // /metrics there while it runs; `--log-level warn` silences info lines;
-// librdkafka's own lines come through the same logger, as JSON.
+// librdkafka's own lines come through the same logger, as JSON. Chunked
+// input at librdkafka's default fetch queue gets one warning naming the
+// setting that holds large messages back; with the queue set, none.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <simdjson.h>
 
+#include <csignal>
 #include <string>
 #include <vector>
 
+#include "exactly/kafka/mock_cluster.h"
+#include "exactly/kafka/stamped_producer.h"
 #include "relay_test_util.h"
 
 namespace exactly::testing {
@@ -25,9 +30,10 @@ using namespace std::chrono_literals;
 // The relay's stderr lines (stdout discarded), read until it exits.
 class StderrRun {
  public:
-  explicit StderrRun(const std::string& args) {
-    auto child = Subprocess::Spawn({"/bin/sh", "-c", std::string("exec '") + EXACTLY_RELAY_BIN + "' " + args +
-                                                         " 2>&1 >/dev/null"});
+  // `env`: assignments and `-u NAME`s for env(1) before the relay's path.
+  explicit StderrRun(const std::string& args, const std::string& env = "") {
+    auto child = Subprocess::Spawn({"/bin/sh", "-c", "exec env " + env + " '" + std::string(EXACTLY_RELAY_BIN) + "' " +
+                                                         args + " 2>&1 >/dev/null"});
     EXPECT_TRUE(child.ok());
     if (child.ok()) {
       child_.emplace(std::move(*child));
@@ -42,6 +48,9 @@ class StderrRun {
     auto line = child_->ReadLine(left);
     if (!line.ok()) return std::nullopt;
     return *line;
+  }
+  void Signal(int sig) {
+    if (child_) child_->Signal(sig);
   }
   int Wait() {
     if (!child_) return -1;
@@ -139,6 +148,67 @@ TEST(RelayCliLog, LibrdkafkaLinesGoThroughTheSameLogger) {
   }
   EXPECT_TRUE(seen) << "no librdkafka line within 30 s";
 }  // the relay is killed with its Subprocess
+
+// Chunked input through the relay itself (not the demo, which sets the
+// queue): one warning about librdkafka's fetch queue, logged before the
+// malloc line, unless the operator set the queue.
+void ExpectFetchQueueHint(const std::vector<std::string>& extra_args, bool expected) {
+  auto cluster = kafka::MockCluster::Create(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  ASSERT_TRUE(cluster->CreateTopic("in", 1).ok());
+  ASSERT_TRUE(cluster->CreateTopic("out", 1).ok());
+  {
+    kafka::StampedProducerOptions po;
+    po.producer_id = ProducerId("uploader");
+    po.epoch = Epoch(1);
+    po.chunk_bytes = 100'000;
+    auto producer = kafka::StampedProducer::Open(
+        kafka::KafkaConfig{{"bootstrap.servers", cluster->bootstraps()}, {"compression.type", "lz4"}}, po);
+    ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+    const std::string value(1'500'000, 'x');
+    for (int i = 0; i < 2; ++i) {
+      auto sent = producer->Send({"in", Partition(0), std::nullopt, std::string_view(value), {}, std::nullopt}, 10s);
+      ASSERT_TRUE(sent.ok()) << sent.status().ToString();
+      ASSERT_GT(sent->chunks, 1u);
+    }
+    ASSERT_TRUE(producer->Flush(30s).ok());
+  }
+  TempDir dir;
+  std::string args = "--brokers " + cluster->bootstraps() + " --input in --output out --state-dir '" + dir.sub("s") +
+                     "' --log-format json --consumer-X session.timeout.ms=6000 --consumer-X fetch.wait.max.ms=10";
+  for (const auto& a : extra_args) args += " " + a;
+  // The malloc line is the marker, so malloc must not be tuned from outside.
+  StderrRun run(args, "-u MALLOC_MMAP_THRESHOLD_");
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  simdjson::dom::parser parser;
+  int hints = 0;
+  bool tuned = false;
+  while (!tuned) {
+    auto line = run.Next(deadline);
+    if (!line) break;
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.parse(*line).get(doc), simdjson::SUCCESS) << *line;
+    std::string_view msg, level;
+    if (doc["msg"].get_string().get(msg) != simdjson::SUCCESS) continue;
+    if (msg.starts_with("chunked messages with the consumer's default queued.max.messages.kbytes")) {
+      ASSERT_EQ(doc["level"].get_string().get(level), simdjson::SUCCESS);
+      EXPECT_EQ(level, "warn") << *line;
+      EXPECT_NE(msg.find("--consumer-X queued.max.messages.kbytes"), std::string_view::npos) << *line;
+      ++hints;
+    }
+    if (msg.starts_with("chunked messages: malloc's mmap threshold raised")) tuned = true;
+  }
+  EXPECT_TRUE(tuned) << "the relay did not report chunked messages within 60 s";
+  EXPECT_EQ(hints, expected ? 1 : 0);
+  run.Signal(SIGTERM);
+  EXPECT_EQ(run.Wait(), 0);
+}
+
+TEST(RelayCliLog, ChunkedInputAtTheDefaultFetchQueueWarnsOnce) { ExpectFetchQueueHint({}, true); }
+
+TEST(RelayCliLog, ChunkedInputWithTheFetchQueueSetDoesNotWarn) {
+  ExpectFetchQueueHint({"--consumer-X queued.max.messages.kbytes=262144"}, false);
+}
 
 #endif
 
