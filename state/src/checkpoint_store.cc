@@ -193,6 +193,7 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string
         NewFaultInjectingFileSystem(rocksdb::FileSystem::Default(), options.fault_injector));
     ro.env = impl->env.get();
   }
+  impl->recorded_mark = ReadCheckpointMark(dir);
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(ro, dir, &raw)
                                         : rocksdb::DB::Open(ro, dir, &raw);
@@ -207,10 +208,26 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string
   }
   impl->db.reset(raw);
   EXACTLY_RETURN_IF_ERROR(impl->InitMeta());
+  // Only synced checkpoints are marked: an unsynced one may be lost by a
+  // power cut while its mark survives, which would read as damage.
+  if (!options.read_only && options.sync) {
+    auto writer = CheckpointMarkWriter::Open(dir);
+    if (!writer.ok()) return writer.status().WithContext(fmt::format("state directory {}", dir));
+    impl->mark_writer = std::move(writer).value();
+  }
   if (!options.read_only && options.background_fold) {
     impl->fold_thread = std::thread([p = impl.get()] { p->FoldLoop(); });
   }
   return std::unique_ptr<CheckpointStore>(new CheckpointStore(std::move(impl)));
+}
+
+Status CheckpointStore::Impl::LostCheckpoints(std::uint64_t recovered) const {
+  return Status::Corruption(fmt::format(
+      "state directory {} is damaged: checkpoint {} was committed, but the database recovers only to {} (its "
+      "write-ahead log is damaged, and opening it would deliver again what was delivered since); {}. If the "
+      "directory was restored from an older copy on purpose, remove {} from it to open it as it is",
+      dir, recorded_mark->checkpoint, recovered == 0 ? std::string("nothing") : fmt::format("checkpoint {}", recovered),
+      kRecoverHint, (std::filesystem::path(dir) / kCheckpointMarkFile).string()));
 }
 
 Status CheckpointStore::Impl::InitMeta() {
@@ -235,6 +252,7 @@ Status CheckpointStore::Impl::InitMeta() {
           dir, kRecoverHint));
     }
     EXACTLY_RETURN_IF_ERROR(FromRocks(it->status(), dir));
+    if (recorded_mark && recorded_mark->checkpoint > 0) return LostCheckpoints(0);
     if (options.read_only) return Status::NotFound(fmt::format("state directory {} was never initialized", dir));
     info.format_version = kStoreFormatVersion;
     info.store_id = RandomId();
@@ -282,6 +300,9 @@ Status CheckpointStore::Impl::InitMeta() {
   if (!*r || !ParseUint(ck, &info.last_checkpoint)) {
     return Status::Corruption(
         fmt::format("state directory {}: metadata 'checkpoint' is missing or bad; {}", dir, kRecoverHint));
+  }
+  if (recorded_mark && recorded_mark->store_id == info.store_id && recorded_mark->checkpoint > info.last_checkpoint) {
+    return LostCheckpoints(info.last_checkpoint);
   }
   std::string ck_time;
   r = get(kMetaCheckpointTime, &ck_time);
@@ -439,6 +460,7 @@ Status CheckpointStore::Impl::Commit(Checkpoint::Impl& cp) {
   }
   info.last_checkpoint = seq;
   info.last_checkpoint_unix_ms = now_ms;
+  mark_writer.Write(CheckpointMark{info.store_id, seq});
 
   // Mirror the commit into the overlays of partitions being fetched from
   // (still under write_mu, see overlay.cc).

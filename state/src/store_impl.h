@@ -37,6 +37,7 @@
 #include <rocksdb/env.h>
 #include <rocksdb/write_batch.h>
 
+#include "checkpoint_mark.h"
 #include "codec.h"
 #include "exactly/checkpoint_store.h"
 #include "lock_file.h"
@@ -124,6 +125,10 @@ struct CheckpointStore::Impl {
   std::unique_ptr<rocksdb::Env> env;  // only with a fault injector; outlives db
   std::unique_ptr<rocksdb::DB> db;
   StoreInfo info;  // fixed after Open except last_checkpoint (under write_mu)
+  // The mark found at Open (checkpoint_mark.h), and its writer: with sync
+  // on, every commit records its number there (under write_mu).
+  std::optional<state::CheckpointMark> recorded_mark;
+  state::CheckpointMarkWriter mark_writer;
 
   std::shared_ptr<rocksdb::Cache> block_cache;  // also held by the table factory
 
@@ -159,6 +164,8 @@ struct CheckpointStore::Impl {
   ~Impl();
 
   Status InitMeta();
+  // kCorruption: the checkpoint mark is ahead of the `recovered` checkpoint.
+  Status LostCheckpoints(std::uint64_t recovered) const;
   // Rewrites format-1 segments as producer keys, then records version 2.
   Status UpgradeFromFormat1();
   Result<std::optional<LoadedPartition>> Load(const TopicPartition& tp, const LoadOptions& lo) const;

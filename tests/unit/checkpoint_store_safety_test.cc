@@ -161,6 +161,109 @@ TEST(CheckpointStoreSafety, CreationKilledBeforeCurrentOpensAsNew) {
   EXPECT_TRUE(CommitRound(**r, 1).ok());
 }
 
+// The checkpoint mark (exactly.checkpoint) records the last synced
+// checkpoint beside the database. A database that opens at an older
+// checkpoint than the mark lost synced checkpoints (a damaged write-ahead
+// log, or files restored without their mark): damage, not an older state.
+// Here the database files of an older copy are put back under the newer
+// mark, as a write-ahead log damaged after checkpoint 1 would look.
+TEST(CheckpointStoreSafety, DatabaseBehindTheCheckpointMarkIsDamage) {
+  TempDir tmp, older;
+  {
+    auto s = CheckpointStore::Open(tmp.path).value();
+    ASSERT_TRUE(CommitRound(*s, 1).ok());
+  }
+  fs::copy(tmp.path, older.path, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  {
+    auto s = CheckpointStore::Open(tmp.path).value();
+    ASSERT_TRUE(CommitRound(*s, 2).ok());
+    ASSERT_TRUE(CommitRound(*s, 3).ok());
+  }
+  const fs::path mark = fs::path(older.path) / "exactly.checkpoint";
+  fs::copy_file(fs::path(tmp.path) / "exactly.checkpoint", mark, fs::copy_options::overwrite_existing);
+  for (int attempt = 0; attempt < 2; ++attempt) {  // refusing leaves it as it was
+    auto r = CheckpointStore::Open(older.path);
+    ASSERT_FALSE(r.ok()) << "attempt " << attempt;
+    EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().ToString();
+    const std::string_view msg = r.status().message();
+    EXPECT_NE(msg.find("state directory " + older.path + " is damaged"), std::string_view::npos) << msg;
+    EXPECT_NE(msg.find("checkpoint 3 was committed"), std::string_view::npos) << msg;
+    EXPECT_NE(msg.find("recovers only to checkpoint 1"), std::string_view::npos) << msg;
+    EXPECT_NE(msg.find(mark.string()), std::string_view::npos) << msg;  // how to accept the older state
+  }
+  // The operator's way out, when the older state is wanted: remove the mark.
+  fs::remove(mark);
+  auto r = CheckpointStore::Open(older.path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(StoredRound(**r), 1);
+  EXPECT_EQ((*r)->Info().last_checkpoint, 1u);
+  // And the newer directory itself opens as it is.
+  r = CheckpointStore::Open(tmp.path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(StoredRound(**r), 3);
+}
+
+// A database that holds nothing under a mark lost its whole log (the
+// replay test "GarbageWriteAheadLogIsDamageNotAnOlderState" scribbles over
+// it): damage. A mark of another store (its id differs) says nothing about
+// this one.
+TEST(CheckpointStoreSafety, EmptyDatabaseUnderACheckpointMarkIsDamage) {
+  TempDir tmp, other, wiped;
+  {
+    auto s = CheckpointStore::Open(tmp.path).value();
+    ASSERT_TRUE(CommitRound(*s, 1).ok());
+  }
+  const fs::path mark = fs::path(tmp.path) / "exactly.checkpoint";
+  fs::copy_file(mark, fs::path(wiped.path) / "exactly.checkpoint");
+  auto r = CheckpointStore::Open(wiped.path);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("checkpoint 1 was committed, but the database recovers only to nothing"),
+            std::string_view::npos)
+      << r.status().ToString();
+
+  { auto s = CheckpointStore::Open(other.path).value(); }  // initialized: a store id, no checkpoint
+  fs::copy_file(mark, fs::path(other.path) / "exactly.checkpoint", fs::copy_options::overwrite_existing);
+  r = CheckpointStore::Open(other.path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)->Info().last_checkpoint, 0u);
+}
+
+TEST(CheckpointStoreSafety, TornCheckpointMarkIsIgnored) {
+  TempDir tmp;
+  {
+    auto s = CheckpointStore::Open(tmp.path).value();
+    ASSERT_TRUE(CommitRound(*s, 1).ok());
+    ASSERT_TRUE(CommitRound(*s, 2).ok());
+  }
+  const fs::path mark = fs::path(tmp.path) / "exactly.checkpoint";
+  std::string text;
+  std::getline(std::ifstream(mark), text);
+  ASSERT_FALSE(text.empty());
+  for (const std::string& torn : {text.substr(0, text.size() / 2), text.substr(0, text.size() - 3) + "999" + "\n",
+                                  std::string("garbage\n"), std::string()}) {
+    std::ofstream(mark, std::ios::trunc) << torn;
+    auto r = CheckpointStore::Open(tmp.path);
+    ASSERT_TRUE(r.ok()) << "mark '" << torn << "': " << r.status().ToString();
+    EXPECT_EQ(StoredRound(**r), 2);
+    // Committing writes a whole mark again.
+    ASSERT_TRUE(CommitRound(**r, 2).ok());
+  }
+}
+
+TEST(CheckpointStoreSafety, UnsyncedCheckpointsAreNotMarked) {
+  TempDir tmp;
+  StoreOptions o;
+  o.sync = false;
+  {
+    auto s = CheckpointStore::Open(tmp.path, o).value();
+    ASSERT_TRUE(CommitRound(*s, 1).ok());
+  }
+  // Without sync a power cut may lose the checkpoint and keep its mark: no
+  // mark is written, so none can claim a checkpoint the log never kept.
+  EXPECT_FALSE(fs::exists(fs::path(tmp.path) / "exactly.checkpoint"));
+}
+
 TEST(CheckpointStoreSafety, DamagedCurrentFileIsCorruption) {
   TempDir tmp;
   {
