@@ -60,31 +60,18 @@ std::optional<CheckpointMark> ReadCheckpointMark(const std::string& dir) {
   return m;
 }
 
-CheckpointMarkWriter& CheckpointMarkWriter::operator=(CheckpointMarkWriter&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = o.fd_;
-    o.fd_ = -1;
-  }
-  return *this;
-}
-
-CheckpointMarkWriter::~CheckpointMarkWriter() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 Result<CheckpointMarkWriter> CheckpointMarkWriter::Open(const std::string& dir) {
   const std::string path = Path(dir);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IoError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-  return CheckpointMarkWriter(fd);
+  return CheckpointMarkWriter(UniqueFd(fd));
 }
 
 void CheckpointMarkWriter::Write(const CheckpointMark& mark) noexcept {
-  if (fd_ < 0) return;
+  if (!fd_.valid()) return;
   try {
     const std::string text = Format(mark);
-    (void)!::pwrite(fd_, text.data(), text.size(), 0);
+    (void)!::pwrite(fd_.get(), text.data(), text.size(), 0);
   } catch (...) {
   }
 }

@@ -22,8 +22,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "exactly/status.h"
+#include "unique_fd.h"
 
 namespace exactly::state {
 
@@ -40,12 +42,7 @@ std::optional<CheckpointMark> ReadCheckpointMark(const std::string& dir);
 
 class CheckpointMarkWriter {
  public:
-  CheckpointMarkWriter() = default;
-  CheckpointMarkWriter(CheckpointMarkWriter&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  CheckpointMarkWriter& operator=(CheckpointMarkWriter&& o) noexcept;
-  CheckpointMarkWriter(const CheckpointMarkWriter&) = delete;
-  CheckpointMarkWriter& operator=(const CheckpointMarkWriter&) = delete;
-  ~CheckpointMarkWriter();
+  CheckpointMarkWriter() = default;  // writes nothing; movable
 
   static Result<CheckpointMarkWriter> Open(const std::string& dir);
   // Best effort: a mark that is not written stays lower, which only skips
@@ -54,8 +51,8 @@ class CheckpointMarkWriter {
   void Write(const CheckpointMark& mark) noexcept;
 
  private:
-  explicit CheckpointMarkWriter(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit CheckpointMarkWriter(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
 };
 
 }  // namespace exactly::state

@@ -13,23 +13,10 @@
 
 namespace exactly::state {
 
-LockFile& LockFile::operator=(LockFile&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = o.fd_;
-    o.fd_ = -1;
-  }
-  return *this;
-}
-
-LockFile::~LockFile() {
-  if (fd_ >= 0) ::close(fd_);  // releases the flock
-}
-
 Result<LockFile> LockFile::Acquire(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IoError(fmt::format("cannot open lock file {}: {}", path, std::strerror(errno)));
-  LockFile lock(fd);
+  LockFile lock{UniqueFd(fd)};
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK) {
       return Status::IoError(fmt::format("cannot lock {}: {}", path, std::strerror(errno)));

@@ -10,26 +10,23 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "exactly/status.h"
+#include "unique_fd.h"
 
 namespace exactly::state {
 
 class LockFile {
  public:
-  LockFile() = default;
-  LockFile(LockFile&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  LockFile& operator=(LockFile&& o) noexcept;
-  LockFile(const LockFile&) = delete;
-  LockFile& operator=(const LockFile&) = delete;
-  ~LockFile();
+  LockFile() = default;  // holds nothing; movable, closing (and unlocking) when it goes
 
   // Locks `path`, creating it. kBusy names the holder's pid when known.
   static Result<LockFile> Acquire(const std::string& path);
 
  private:
-  explicit LockFile(int fd) : fd_(fd) {}
-  int fd_ = -1;
+  explicit LockFile(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;  // the flock goes with it
 };
 
 }  // namespace exactly::state
