@@ -308,6 +308,35 @@ TEST_F(StateTool, VerifyNamesTheFirstDamagedItem) {
   EXPECT_NE(r.err.find("unknown key 'zzz'"), std::string::npos) << r.err;
 }
 
+// The database files of an older copy under the newer checkpoint mark
+// (exactly.checkpoint), as a write-ahead log damaged after the copy would
+// look: every command reports damage (status 4), and removing the mark
+// accepts the older state.
+TEST_F(StateTool, DatabaseBehindItsCheckpointMarkIsReportedAsDamaged) {
+  const std::string older = dir_.Path("older");
+  std::filesystem::copy(state_, older, std::filesystem::copy_options::recursive);
+  {
+    StoreOptions wo;
+    wo.create_if_missing = false;
+    auto writer = CheckpointStore::Open(state_, wo);
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    Checkpoint cp = (*writer)->BeginCheckpoint();
+    ASSERT_TRUE(cp.AddPartitionChanges(TopicPartition{Topic("t"), Partition(1)}, Offset(5), [](ChangeVisitor&) {}).ok());
+    ASSERT_TRUE((*writer)->Commit(std::move(cp)).ok());
+  }
+  std::filesystem::copy_file(state_ + "/exactly.checkpoint", older + "/exactly.checkpoint",
+                             std::filesystem::copy_options::overwrite_existing);
+  for (const char* cmd : {"verify", "ls"}) {
+    const ProcessResult r = RunState({"--state-dir", older, cmd});
+    EXPECT_EQ(r.status, 4) << cmd << ": " << r.err;
+    EXPECT_NE(r.err.find("state directory " + older + " is damaged"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("write-ahead log"), std::string::npos) << r.err;
+  }
+  std::filesystem::remove(older + "/exactly.checkpoint");
+  EXPECT_EQ(RunState({"--state-dir", older, "verify"}).status, 0);
+  EXPECT_EQ(Run({"verify"}).status, 0);
+}
+
 TEST_F(StateTool, UnreadableDirectoryIsReportedAsDamaged) {
   WriteFile(state_ + "/CURRENT", "not a manifest name");
   const ProcessResult r = Run({"ls"});
