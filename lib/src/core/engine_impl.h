@@ -122,12 +122,12 @@ class BufferPool {
 
   void Give(MessageBuffer b) {
     b.EndLoan();
-    if (b.capacity == 0 || b.capacity > kMaxBytes) return;
-    while (!buffers_.empty() && (idle_ + lent_ + b.capacity > kMaxBytes || buffers_.size() >= kMaxBuffers)) {
+    // Too large even with every idle buffer gone: keep the idle ones.
+    if (b.capacity == 0 || lent_ + b.capacity > kMaxBytes) return;
+    while (idle_ + lent_ + b.capacity > kMaxBytes || buffers_.size() >= kMaxBuffers) {
       idle_ -= buffers_.front().capacity;
       buffers_.erase(buffers_.begin());
     }
-    if (idle_ + lent_ + b.capacity > kMaxBytes) return;
     b.size = 0;
     idle_ += b.capacity;
     auto it = std::upper_bound(buffers_.begin(), buffers_.end(), b.capacity,
