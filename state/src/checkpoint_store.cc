@@ -193,7 +193,8 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string
         NewFaultInjectingFileSystem(rocksdb::FileSystem::Default(), options.fault_injector));
     ro.env = impl->env.get();
   }
-  impl->recorded_mark = ReadCheckpointMark(dir);
+  // Read before RocksDB opens (and may create) anything.
+  const std::optional<CheckpointMark> mark = ReadCheckpointMark(dir);
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(ro, dir, &raw)
                                         : rocksdb::DB::Open(ro, dir, &raw);
@@ -207,7 +208,7 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string
     return FromRocks(s, fmt::format("cannot open state directory {}", dir));
   }
   impl->db.reset(raw);
-  EXACTLY_RETURN_IF_ERROR(impl->InitMeta());
+  EXACTLY_RETURN_IF_ERROR(impl->InitMeta(mark));
   // Only synced checkpoints are marked: an unsynced one may be lost by a
   // power cut while its mark survives, which would read as damage.
   if (!options.read_only && options.sync) {
@@ -221,16 +222,16 @@ Result<std::unique_ptr<CheckpointStore>> CheckpointStore::Open(const std::string
   return std::unique_ptr<CheckpointStore>(new CheckpointStore(std::move(impl)));
 }
 
-Status CheckpointStore::Impl::LostCheckpoints(std::uint64_t recovered) const {
+Status CheckpointStore::Impl::LostCheckpoints(const CheckpointMark& mark, std::uint64_t recovered) const {
   return Status::Corruption(fmt::format(
       "state directory {} is damaged: checkpoint {} was committed, but the database recovers only to {} (its "
       "write-ahead log is damaged, and opening it would deliver again what was delivered since); {}. If the "
       "directory was restored from an older copy on purpose, remove {} from it to open it as it is",
-      dir, recorded_mark->checkpoint, recovered == 0 ? std::string("nothing") : fmt::format("checkpoint {}", recovered),
+      dir, mark.checkpoint, recovered == 0 ? std::string("nothing") : fmt::format("checkpoint {}", recovered),
       kRecoverHint, (std::filesystem::path(dir) / kCheckpointMarkFile).string()));
 }
 
-Status CheckpointStore::Impl::InitMeta() {
+Status CheckpointStore::Impl::InitMeta(const std::optional<CheckpointMark>& mark) {
   const rocksdb::ReadOptions ro;
   auto get = [&](std::string_view name, std::string* v) -> Result<bool> {
     rocksdb::Status s = db->Get(ro, MetaKey(name), v);
@@ -252,7 +253,7 @@ Status CheckpointStore::Impl::InitMeta() {
           dir, kRecoverHint));
     }
     EXACTLY_RETURN_IF_ERROR(FromRocks(it->status(), dir));
-    if (recorded_mark && recorded_mark->checkpoint > 0) return LostCheckpoints(0);
+    if (mark && mark->checkpoint > 0) return LostCheckpoints(*mark, 0);
     if (options.read_only) return Status::NotFound(fmt::format("state directory {} was never initialized", dir));
     info.format_version = kStoreFormatVersion;
     info.store_id = RandomId();
@@ -301,8 +302,8 @@ Status CheckpointStore::Impl::InitMeta() {
     return Status::Corruption(
         fmt::format("state directory {}: metadata 'checkpoint' is missing or bad; {}", dir, kRecoverHint));
   }
-  if (recorded_mark && recorded_mark->store_id == info.store_id && recorded_mark->checkpoint > info.last_checkpoint) {
-    return LostCheckpoints(info.last_checkpoint);
+  if (mark && mark->store_id == info.store_id && mark->checkpoint > info.last_checkpoint) {
+    return LostCheckpoints(*mark, info.last_checkpoint);
   }
   std::string ck_time;
   r = get(kMetaCheckpointTime, &ck_time);

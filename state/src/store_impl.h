@@ -125,9 +125,8 @@ struct CheckpointStore::Impl {
   std::unique_ptr<rocksdb::Env> env;  // only with a fault injector; outlives db
   std::unique_ptr<rocksdb::DB> db;
   StoreInfo info;  // fixed after Open except last_checkpoint (under write_mu)
-  // The mark found at Open (checkpoint_mark.h), and its writer: with sync
-  // on, every commit records its number there (under write_mu).
-  std::optional<state::CheckpointMark> recorded_mark;
+  // With sync on, every commit records its number in the checkpoint mark
+  // (checkpoint_mark.h; under write_mu).
   state::CheckpointMarkWriter mark_writer;
 
   std::shared_ptr<rocksdb::Cache> block_cache;  // also held by the table factory
@@ -163,9 +162,11 @@ struct CheckpointStore::Impl {
 
   ~Impl();
 
-  Status InitMeta();
-  // kCorruption: the checkpoint mark is ahead of the `recovered` checkpoint.
-  Status LostCheckpoints(std::uint64_t recovered) const;
+  // `mark`: the checkpoint mark found at Open, checked against the
+  // checkpoint the database recovered to.
+  Status InitMeta(const std::optional<state::CheckpointMark>& mark);
+  // kCorruption: `mark` is ahead of the `recovered` checkpoint.
+  Status LostCheckpoints(const state::CheckpointMark& mark, std::uint64_t recovered) const;
   // Rewrites format-1 segments as producer keys, then records version 2.
   Status UpgradeFromFormat1();
   Result<std::optional<LoadedPartition>> Load(const TopicPartition& tp, const LoadOptions& lo) const;
