@@ -160,11 +160,7 @@ std::uint64_t DiskWriteBytes() {
 
 void Finish(Measurement& m, const Input& in, std::chrono::steady_clock::time_point t0, double c0, std::uint64_t disk0,
             const ThreadSample& threads0) {
-  m.cpu_s_by_role = CpuByRole(threads0, SampleThreads());
-  const double process_cpu = CpuSeconds() - c0;
-  double threads_cpu = 0;
-  for (const auto& [role, s] : m.cpu_s_by_role) threads_cpu += s;
-  if (process_cpu > threads_cpu) m.cpu_s_by_role["exited"] = process_cpu - threads_cpu;
+  m.cpu_s_by_role = CpuByRole(threads0, SampleThreads(), CpuSeconds() - c0);
   if (disk0 != 0) m.disk_write_bytes = DiskWriteBytes() - disk0;
   m.secs = std::chrono::duration<double>(Clock::now() - t0).count();
   m.rps = static_cast<double>(in.records) / m.secs;

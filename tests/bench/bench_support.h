@@ -32,9 +32,9 @@
 
 #include "exactly/kafka/config.h"
 #include "exactly/kafka/mock_cluster.h"
-#include "thread_cpu.h"
 #include "exactly/kafka/relay.h"
 #include "exactly/status.h"
+#include "thread_cpu.h"
 
 namespace exactly::bench {
 
@@ -111,8 +111,8 @@ struct Measurement {
   // sum over partitions of (next offset to process - last checkpointed).
   std::vector<double> reread_samples;
   // Process CPU seconds over the window by thread role (thread_cpu.h),
-  // "exited" for threads gone by its end.
-  std::map<std::string, double> cpu_s_by_role;
+  // kExitedThreads for threads gone by its end.
+  std::map<std::string, double, std::less<>> cpu_s_by_role;
 };
 
 // Stops the clock of `m`, started at `t0` with `c0` CPU seconds (and the

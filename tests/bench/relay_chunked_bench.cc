@@ -148,10 +148,10 @@ std::string ByRole(const Measurement& m, std::uint64_t value_bytes, std::map<std
   if (m.secs == 0) return "-";
   const double mib = static_cast<double>(value_bytes) / (1 << 20);
   std::string text;
-  for (const char* role : {"loop", "librdkafka", "mock broker", "rocksdb", "exited"}) {
+  for (const std::string_view role : kThreadRoles) {
     const auto it = m.cpu_s_by_role.find(role);
     const double us = it == m.cpu_s_by_role.end() ? 0.0 : it->second * 1e6 / mib;
-    series[role].push_back(us);
+    series[std::string(role)].push_back(us);
     if (us > 0) text += fmt::format("{}{} {:.0f}", text.empty() ? "" : ", ", role, us);
   }
   return text;

@@ -21,10 +21,10 @@ std::string ReadLine(const std::filesystem::path& p) {
 }
 
 std::string RoleOf(std::string_view name, std::string_view main_name) {
-  if (name == main_name) return "loop";
-  if (name == "rdk:mock") return "mock broker";
-  if (name.starts_with("rdk:")) return "librdkafka";
-  if (name.starts_with("rocksdb:")) return "rocksdb";
+  if (name == main_name) return std::string(kLoopThread);
+  if (name == "rdk:mock") return std::string(kMockBrokerThreads);
+  if (name.starts_with("rdk:")) return std::string(kLibrdkafkaThreads);
+  if (name.starts_with("rocksdb:")) return std::string(kRocksDbThreads);
   return std::string(name);
 }
 
@@ -60,13 +60,18 @@ ThreadSample SampleThreads() {
   return s;
 }
 
-std::map<std::string, double> CpuByRole(const ThreadSample& from, const ThreadSample& to) {
-  std::map<std::string, double> out;
+std::map<std::string, double, std::less<>> CpuByRole(const ThreadSample& from, const ThreadSample& to,
+                                                     double process_cpu_s) {
+  std::map<std::string, double, std::less<>> out;
+  double threads_cpu_s = 0;
   for (const auto& [tid, t] : to.by_tid) {
     const auto before = from.by_tid.find(tid);
     const bool same = before != from.by_tid.end() && before->second.role == t.role;
-    out[t.role] += t.cpu_s - (same ? before->second.cpu_s : 0.0);
+    const double s = t.cpu_s - (same ? before->second.cpu_s : 0.0);
+    out[t.role] += s;
+    threads_cpu_s += s;
   }
+  if (process_cpu_s > threads_cpu_s) out[std::string(kExitedThreads)] = process_cpu_s - threads_cpu_s;
   return out;
 }
 

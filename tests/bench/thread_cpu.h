@@ -10,15 +10,25 @@
 // relay's checkpoint commits), "librdkafka" for a client's rdk:* threads,
 // "mock broker" for rdk:mock, "rocksdb" for rocksdb:*, else the name.
 // A thread that exits between two samples is missing from both; the
-// difference to the process's CPU time is reported as "exited".
+// difference to the process's CPU time is reported as "exited"
+// (kExitedThreads).
 //
 // Thread safety: any thread; each call reads /proc afresh.
 #pragma once
 
+#include <array>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace exactly::bench {
+
+inline constexpr std::string_view kLoopThread = "loop", kLibrdkafkaThreads = "librdkafka",
+                                  kMockBrokerThreads = "mock broker", kRocksDbThreads = "rocksdb",
+                                  kExitedThreads = "exited";
+// Every role above, in the order reports list them.
+inline constexpr std::array<std::string_view, 5> kThreadRoles = {kLoopThread, kLibrdkafkaThreads, kMockBrokerThreads,
+                                                                 kRocksDbThreads, kExitedThreads};
 
 struct ThreadSample {
   struct Thread {
@@ -31,7 +41,10 @@ struct ThreadSample {
 ThreadSample SampleThreads();
 
 // CPU seconds by role between two samples of the same process: threads in
-// both count their difference, threads only in `to` all of theirs.
-std::map<std::string, double> CpuByRole(const ThreadSample& from, const ThreadSample& to);
+// both count their difference, threads only in `to` all of theirs; what
+// `process_cpu_s` (the process's CPU over the same span) has beyond them
+// is kExitedThreads.
+std::map<std::string, double, std::less<>> CpuByRole(const ThreadSample& from, const ThreadSample& to,
+                                                     double process_cpu_s);
 
 }  // namespace exactly::bench
