@@ -5,13 +5,28 @@
 // joins and takes some, the first one's scrape no longer has them (and the
 // second's has exactly those), so summing over the group never counts a
 // partition twice.
+//
+// A partition's lag is exported once its position is known: from the local
+// checkpoint, or from the first record processed. The second relay has no
+// checkpoint of its own and starts at the group's offset, which the test
+// lets the first relay commit before the second joins (had the commit lost
+// the race to the join, the second would re-read from the start instead).
+// So one more record per partition is sent after the rebalance, and every
+// owner processes one.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "demo_traffic.h"
 #include "exactly/checkpoint_store.h"
+#include "exactly/kafka/consumer.h"
 #include "exactly/kafka/consumer_metrics.h"
 #include "exactly/kafka/mock_cluster.h"
 #include "exactly/kafka/producer.h"
@@ -44,16 +59,19 @@ TEST(RelayMetricsRebalance, RevokedPartitionsLeaveTheScrape) {
   ASSERT_TRUE(cluster->CreateTopic("dlq", 1).ok());
   auto producer = kafka::Producer::Create(RelayProducerConfig(bs));
   ASSERT_TRUE(producer.ok());
-  for (int p = 0; p < kPartitions; ++p) {
-    relay_demo::StampedSend s;
-    s.topic = "in";
-    s.partition = Partition(p);
-    s.producer = "p";
-    s.stamp = EpochSeq{Epoch(1), Sequence(0)};
-    s.value = "v";
-    ASSERT_TRUE(relay_demo::SendStamped(*producer, s).ok());
-  }
-  ASSERT_TRUE(producer->Flush(10s).ok());
+  auto send_one_per_partition = [&](std::int64_t seq) {
+    for (int p = 0; p < kPartitions; ++p) {
+      relay_demo::StampedSend s;
+      s.topic = "in";
+      s.partition = Partition(p);
+      s.producer = fmt::format("p{}", p);
+      s.stamp = EpochSeq{Epoch(1), Sequence(seq)};
+      s.value = "v";
+      ASSERT_TRUE(relay_demo::SendStamped(*producer, s).ok());
+    }
+    ASSERT_TRUE(producer->Flush(10s).ok());
+  };
+  send_one_per_partition(0);
 
   TempDir dir;
   auto store_a = CheckpointStore::Open(dir.sub("a"));
@@ -65,6 +83,21 @@ TEST(RelayMetricsRebalance, RevokedPartitionsLeaveTheScrape) {
   ASSERT_TRUE(m_a.ok() && m_b.ok());
   auto options = RelayTestOptions(bs, "in", "out", "dlq");
   options.consumer_config.Set("partition.assignment.strategy", "range");
+  // Kept for the failure message: the rebalance's course is the first
+  // thing to look at when a condition below is not reached.
+  std::vector<std::string> log;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto log_as = [&](const char* who) {
+    return [&log, t0, who](std::string_view line) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+      log.push_back(fmt::format("{:>6} ms {}: {}", ms.count(), who, line));
+    };
+  };
+  auto diagnostics = [&] {
+    return fmt::format("relay log:\n{}\nscrape of a:\n{}\nscrape of b:\n{}", fmt::join(log, "\n"), reg_a.Render(),
+                       reg_b.Render());
+  };
+  options.log = log_as("a");
   auto a = kafka::Relay::Create(**store_a, options);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   auto step = [](kafka::Relay* relay, kafka::RelayMetrics* m) {
@@ -77,18 +110,42 @@ TEST(RelayMetricsRebalance, RevokedPartitionsLeaveTheScrape) {
   const std::map<std::int32_t, std::int64_t> high = {{0, 1}, {1, 1}, {2, 1}, {3, 1}};
   ASSERT_TRUE(DriveUntil({step(a->get(), m_a->get())}, [&] { return CaughtUp((*a)->Positions(), high); }, 60s).ok());
   EXPECT_EQ(LagPartitions(reg_a.Render()), (std::set<std::string>{"0", "1", "2", "3"})) << reg_a.Render();
+  auto group_committed = [&] {
+    std::map<std::int32_t, std::int64_t> out;
+    auto reader = kafka::Consumer::Create(kafka::KafkaConfig{{"bootstrap.servers", bs}, {"group.id", options.group}});
+    if (!reader.ok()) return out;
+    std::vector<TopicPartition> tps;
+    for (int p = 0; p < kPartitions; ++p) tps.push_back({Topic("in"), Partition(p)});
+    if (auto committed = reader->Committed(tps, 5s); committed.ok()) {
+      for (const auto& c : *committed) out[c.tp.partition.value()] = c.offset.value();
+    }
+    (void)reader->Close(5s);
+    return out;
+  };
+  ASSERT_TRUE(DriveUntil({step(a->get(), m_a->get())}, [&] { return group_committed() == high; }, 60s).ok())
+      << diagnostics();
 
+  options.log = log_as("b");
   auto b = kafka::Relay::Create(**store_b, options);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
-  const Status st = DriveUntil({step(a->get(), m_a->get()), step(b->get(), m_b->get())}, [&] {
+  const std::vector<std::function<Status()>> both = {step(a->get(), m_a->get()), step(b->get(), m_b->get())};
+  Status st = DriveUntil(both, [&] {
     const auto sa = (*a)->stats().consumer, sb = (*b)->stats().consumer;
-    // A newly assigned partition shows in the scrape once its high
-    // watermark is known (after its first fetch), so wait for that too.
-    return sa.assigned > 0 && sb.assigned > 0 && sa.assigned + sb.assigned == kPartitions &&
-           LagPartitions(reg_a.Render()).size() + LagPartitions(reg_b.Render()).size() ==
-               static_cast<std::size_t>(kPartitions);
+    return sa.assigned > 0 && sb.assigned > 0 && sa.assigned + sb.assigned == kPartitions;
   }, 60s);
-  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE(st.ok()) << st.ToString() << "\n" << diagnostics();
+
+  send_one_per_partition(1);
+  const std::map<std::int32_t, std::int64_t> high2 = {{0, 2}, {1, 2}, {2, 2}, {3, 2}};
+  st = DriveUntil(both, [&] {
+    auto positions = (*a)->Positions();
+    for (auto& p : (*b)->Positions()) positions.push_back(std::move(p));
+    // A partition shows in the scrape once its high watermark is known
+    // (after its first fetch), so wait for that too.
+    return CaughtUp(positions, high2) && LagPartitions(reg_a.Render()).size() + LagPartitions(reg_b.Render()).size() ==
+                                             static_cast<std::size_t>(kPartitions);
+  }, 60s);
+  ASSERT_TRUE(st.ok()) << st.ToString() << "\n" << diagnostics();
   const std::set<std::string> in_a = LagPartitions(reg_a.Render()), in_b = LagPartitions(reg_b.Render());
   std::set<std::string> owned_a;
   for (const auto& p : (*a)->Positions()) owned_a.insert(std::to_string(p.tp.partition.value()));
