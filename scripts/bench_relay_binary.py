@@ -20,12 +20,16 @@ messages"). Time runs from the first polled record (metrics endpoint) to
 every message forwarded.
 
 Settings (positional): "binary" for the relay as shipped (256 KiB mmap
-threshold, raised to 4 MiB when chunked messages arrive), or a number of
-bytes, run as MALLOC_MMAP_THRESHOLD_=N (which the relay leaves alone).
+threshold, raised to 4 MiB with a 64 MiB trim threshold when chunked
+messages arrive); a number of bytes, run as MALLOC_MMAP_THRESHOLD_=N; or
+NAME=VALUE, run with that in the environment, e.g.
+MALLOC_TRIM_THRESHOLD_=131072 (glibc's default trim threshold). The relay
+leaves alone what the environment sets.
 
   scripts/bench_relay_binary.py [--messages 96] [--rounds 3] [--interval-ms 100] binary 262144
 
-Prints one line per relay run and a median per setting.
+Prints one line per relay run and a median per setting: MiB/s, the relay
+process's CPU per MiB, and its minor page faults per MiB.
 """
 import argparse
 import os
@@ -53,9 +57,11 @@ def metric(port, name):
     return total
 
 
-def cpu_seconds(pid):
+def cpu_and_faults(pid):
+    """CPU seconds and minor page faults so far (each fault a page zeroed
+    or mapped in: what freeing memory to the kernel costs the next use)."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[7])
 
 
 def free_port():
@@ -109,10 +115,12 @@ def produce_input(broker, messages):
 
 
 def run_relay(broker, setting, messages, interval_ms, tag, timeout_s=300):
-    env = dict(os.environ)
-    env.pop("MALLOC_MMAP_THRESHOLD_", None)
-    if setting != "binary":
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    if setting.isdigit():
         env["MALLOC_MMAP_THRESHOLD_"] = setting
+    elif setting != "binary":
+        name, value = setting.split("=", 1)
+        env[name] = value
     output = f"out-{tag}"
     broker.topic(output)
     state = tempfile.mkdtemp(prefix="exactly-bench-state-")
@@ -124,11 +132,12 @@ def run_relay(broker, setting, messages, interval_ms, tag, timeout_s=300):
                              env=env, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + timeout_s
-        t0 = c0 = None
+        t0 = c0 = f0 = None
         while time.time() < deadline:
             try:
                 if t0 is None and metric(port, "exactly_records_polled_total") > 0:
-                    t0, c0 = time.time(), cpu_seconds(relay.pid)
+                    t0 = time.time()
+                    c0, f0 = cpu_and_faults(relay.pid)
                 if t0 is not None and metric(port, "exactly_relay_forwarded_messages_total") >= messages:
                     break
             except OSError:
@@ -138,13 +147,14 @@ def run_relay(broker, setting, messages, interval_ms, tag, timeout_s=300):
             time.sleep(0.005)
         else:
             sys.exit(f"relay {tag}: not done in {timeout_s} s")
-        t1, c1 = time.time(), cpu_seconds(relay.pid)
+        t1 = time.time()
+        c1, f1 = cpu_and_faults(relay.pid)
     finally:
         relay.terminate()
         relay.wait(60)
         shutil.rmtree(state)
     mib = messages * SIZE / 2**20
-    return mib / (t1 - t0), 1e6 * (c1 - c0) / mib
+    return mib / (t1 - t0), 1e6 * (c1 - c0) / mib, (f1 - f0) / mib
 
 
 def main():
@@ -153,11 +163,11 @@ def main():
     ap.add_argument("--messages", type=int, default=96, help="8 MiB messages of input (default 96)")
     ap.add_argument("--rounds", type=int, default=3, help="relay runs per setting, interleaved (default 3)")
     ap.add_argument("--interval-ms", type=int, default=100, help="checkpoint interval (default 100)")
-    ap.add_argument("settings", nargs="+", help='"binary", or an mmap threshold in bytes')
+    ap.add_argument("settings", nargs="+", help='"binary", an mmap threshold in bytes, or NAME=VALUE')
     a = ap.parse_args()
     for s in a.settings:
-        if s != "binary" and not s.isdigit():
-            ap.error(f"setting '{s}' is neither 'binary' nor a number of bytes")
+        if s != "binary" and not s.isdigit() and not ("=" in s and s.split("=", 1)[0]):
+            ap.error(f"setting '{s}' is neither 'binary', a number of bytes nor NAME=VALUE")
     for b in ("exactly-broker", "exactly-produce", "exactly-relay"):
         if not os.access(os.path.join(BIN, b), os.X_OK):
             sys.exit(f"{os.path.join(BIN, b)} is missing: cmake --build build first")
@@ -167,16 +177,19 @@ def main():
         print(f"input: {a.messages} messages of 8 MiB on {PARTITIONS} partitions; checkpoint every "
               f"{a.interval_ms} ms; load {os.getloadavg()[0]:.2f}", flush=True)
         results = {s: [] for s in a.settings}
+        w = max(len(s) for s in a.settings)
         n = 0
         for r in range(a.rounds):
             for s in a.settings:
-                mibs, cpu = run_relay(broker, s, a.messages, a.interval_ms, f"{r}-{n}")
+                mibs, cpu, faults = run_relay(broker, s, a.messages, a.interval_ms, f"{r}-{n}")
                 n += 1
-                results[s].append((mibs, cpu))
-                print(f"  round {r} {s:>10}: {mibs:6.0f} MiB/s  {cpu:6.0f} us CPU/MiB (relay process)", flush=True)
+                results[s].append((mibs, cpu, faults))
+                print(f"  round {r} {s:>{w}}: {mibs:6.0f} MiB/s  {cpu:6.0f} us CPU/MiB  {faults:6.0f} page faults/MiB "
+                      "(relay process)", flush=True)
         for s, rs in results.items():
-            print(f"median {s:>10}: {statistics.median(x for x, _ in rs):6.0f} MiB/s  "
-                  f"{statistics.median(c for _, c in rs):6.0f} us CPU/MiB", flush=True)
+            print(f"median {s:>{w}}: {statistics.median(x for x, _, _ in rs):6.0f} MiB/s  "
+                  f"{statistics.median(c for _, c, _ in rs):6.0f} us CPU/MiB  "
+                  f"{statistics.median(f for _, _, f in rs):6.0f} page faults/MiB", flush=True)
     finally:
         broker.stop()
 

@@ -43,7 +43,9 @@ void TuneForLargeMessagesOnce(const kafka::Relay& relay, const kafka::KafkaConfi
         "second of input, e.g. 262144 (docs/OPERATIONS.md, \"Large messages\")");
   }
   if (TuneAllocatorForLargeMessages()) {
-    Say("chunked messages: malloc's mmap threshold raised to 4 MiB, so their ~1 MB buffers are reused");
+    Say(fmt::format("chunked messages: malloc's mmap threshold raised to 4 MiB, and its trim threshold to {} MiB "
+                    "unless MALLOC_TRIM_THRESHOLD_ is set, so their ~1 MB buffers are reused",
+                    kLargeMessageTrimThreshold >> 20));
   }
 }
 

@@ -27,14 +27,25 @@
 // cost 5,300-6,100 us CPU per MiB relayed, 4 MiB 2,500-2,800. The price is
 // what the low threshold saves with many producers and small messages
 // (peak RSS at 10 M producers 247 -> 271 MiB with 4 MiB from the start),
-// which is why it waits for chunked messages. Returns false, doing
-// nothing, where the environment sets the threshold or without glibc.
+// which is why it waits for chunked messages. It also raises malloc's trim
+// threshold to kLargeMessageTrimThreshold (unless the environment sets
+// that one): at glibc's 128 KiB, freeing a chunk's buffer at the top of
+// the heap returned its pages to the kernel, and the next chunk's copy
+// faulted them in zeroed again; up to that much free heap is now kept.
+// Returns false, doing nothing, where the environment sets the mmap
+// threshold or without glibc.
 //
 // Thread safety: TuneAllocatorForLongRunningProcess once, before other
 // threads allocate; TuneAllocatorForLargeMessages from any thread.
 #pragma once
 
+#include <cstddef>
+
 namespace exactly {
+
+// Free heap that malloc keeps, rather than returning it to the kernel,
+// once the process carries large messages.
+inline constexpr std::size_t kLargeMessageTrimThreshold = std::size_t{64} << 20;
 
 void TuneAllocatorForLongRunningProcess() noexcept;
 bool TuneAllocatorForLargeMessages() noexcept;

@@ -12,11 +12,13 @@ namespace exactly {
 
 namespace {
 
-bool EnvironmentSetsThreshold() noexcept {
-  if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr) return true;
+bool EnvironmentSets(const char* variable, const char* tunable) noexcept {
+  if (std::getenv(variable) != nullptr) return true;
   const char* t = std::getenv("GLIBC_TUNABLES");
-  return t != nullptr && std::strstr(t, "mmap_threshold") != nullptr;
+  return t != nullptr && std::strstr(t, tunable) != nullptr;
 }
+
+bool EnvironmentSetsThreshold() noexcept { return EnvironmentSets("MALLOC_MMAP_THRESHOLD_", "mmap_threshold"); }
 
 }  // namespace
 
@@ -31,7 +33,15 @@ void TuneAllocatorForLongRunningProcess() noexcept {
 bool TuneAllocatorForLargeMessages() noexcept {
 #ifdef __GLIBC__
   if (EnvironmentSetsThreshold()) return false;
-  return ::mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024) == 1;
+  if (::mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024) != 1) return false;
+  // With the threshold set by hand, glibc no longer raises the trim
+  // threshold with it either: it stays at 128 KiB, and freeing a chunk's
+  // buffer at the top of the heap gives the pages back, for the next one
+  // to fault them in zeroed again.
+  if (!EnvironmentSets("MALLOC_TRIM_THRESHOLD_", "trim_threshold")) {
+    (void)::mallopt(M_TRIM_THRESHOLD, static_cast<int>(kLargeMessageTrimThreshold));
+  }
+  return true;
 #else
   return false;
 #endif
