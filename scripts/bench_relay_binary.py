@@ -19,7 +19,10 @@ synced, the consumer queue at 256 MiB (see OPERATIONS.md, "Large
 messages"). Time runs from the first polled record (metrics endpoint) to
 every message forwarded.
 
-Settings (positional): "binary" for the relay as shipped (256 KiB mmap
+Settings (positional): "pipe" for the baseline, a bare librdkafka
+consume -> produce pipe copying the same chunk records in a process of its
+own (tests/bench/tools/bare_pipe.cc, with the relay's client defaults and
+malloc settings); "binary" for the relay as shipped (256 KiB mmap
 threshold, raised to 4 MiB with a 64 MiB trim threshold when chunked
 messages arrive); a number of bytes, run as MALLOC_MMAP_THRESHOLD_=N; or
 NAME=VALUE, run with that in the environment, e.g.
@@ -28,8 +31,12 @@ leaves alone what the environment sets.
 
   scripts/bench_relay_binary.py [--messages 96] [--rounds 3] [--interval-ms 100] binary 262144
 
-Prints one line per relay run and a median per setting: MiB/s, the relay
-process's CPU per MiB, and its minor page faults per MiB.
+Prints one line per run and a median per setting: MiB/s, the process's
+CPU per MiB, and its minor page faults per MiB; with "pipe" among the
+settings, also each other setting's MiB/s over the pipe's in the same
+round (paired), and the median of those ratios.
+
+  scripts/bench_relay_binary.py --rounds 9 pipe binary
 """
 import argparse
 import os
@@ -44,6 +51,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "build", "apps")
+BARE_PIPE = os.path.join(ROOT, "build", "tests", "bench", "tools", "bare_pipe")
 SIZE = 8 << 20
 PARTITIONS = 4
 
@@ -157,20 +165,35 @@ def run_relay(broker, setting, messages, interval_ms, tag, timeout_s=300):
     return mib / (t1 - t0), 1e6 * (c1 - c0) / mib, (f1 - f0) / mib
 
 
+def run_pipe(broker, messages, tag):
+    output = f"out-{tag}"
+    broker.topic(output)
+    done = subprocess.run([BARE_PIPE, "--brokers", broker.bootstraps, "--input", "in", "--output", output,
+                           "--group", f"g-{tag}", "--queue-kbytes", "262144"],
+                          check=True, capture_output=True, text=True, timeout=300)
+    fields = done.stdout.split()
+    got = dict(zip(fields[0::2], fields[1::2]))
+    mib = messages * SIZE / 2**20
+    return mib / float(got["seconds"]), 1e6 * float(got["cpu_s"]) / mib, int(got["faults"]) / mib
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=96, help="8 MiB messages of input (default 96)")
     ap.add_argument("--rounds", type=int, default=3, help="relay runs per setting, interleaved (default 3)")
     ap.add_argument("--interval-ms", type=int, default=100, help="checkpoint interval (default 100)")
-    ap.add_argument("settings", nargs="+", help='"binary", an mmap threshold in bytes, or NAME=VALUE')
+    ap.add_argument("settings", nargs="+", help='"pipe", "binary", an mmap threshold in bytes, or NAME=VALUE')
     a = ap.parse_args()
     for s in a.settings:
-        if s != "binary" and not s.isdigit() and not ("=" in s and s.split("=", 1)[0]):
-            ap.error(f"setting '{s}' is neither 'binary', a number of bytes nor NAME=VALUE")
-    for b in ("exactly-broker", "exactly-produce", "exactly-relay"):
-        if not os.access(os.path.join(BIN, b), os.X_OK):
-            sys.exit(f"{os.path.join(BIN, b)} is missing: cmake --build build first")
+        if s not in ("pipe", "binary") and not s.isdigit() and not ("=" in s and s.split("=", 1)[0]):
+            ap.error(f"setting '{s}' is neither 'pipe', 'binary', a number of bytes nor NAME=VALUE")
+    needed = [os.path.join(BIN, b) for b in ("exactly-broker", "exactly-produce", "exactly-relay")]
+    if "pipe" in a.settings:
+        needed.append(BARE_PIPE)
+    for b in needed:
+        if not os.access(b, os.X_OK):
+            sys.exit(f"{b} is missing: cmake --build build first")
     broker = Broker()
     try:
         produce_input(broker, a.messages)
@@ -181,15 +204,27 @@ def main():
         n = 0
         for r in range(a.rounds):
             for s in a.settings:
-                mibs, cpu, faults = run_relay(broker, s, a.messages, a.interval_ms, f"{r}-{n}")
+                if s == "pipe":
+                    mibs, cpu, faults = run_pipe(broker, a.messages, f"{r}-{n}")
+                else:
+                    mibs, cpu, faults = run_relay(broker, s, a.messages, a.interval_ms, f"{r}-{n}")
                 n += 1
                 results[s].append((mibs, cpu, faults))
                 print(f"  round {r} {s:>{w}}: {mibs:6.0f} MiB/s  {cpu:6.0f} us CPU/MiB  {faults:6.0f} page faults/MiB "
-                      "(relay process)", flush=True)
+                      f"({'pipe' if s == 'pipe' else 'relay'} process)", flush=True)
         for s, rs in results.items():
             print(f"median {s:>{w}}: {statistics.median(x for x, _, _ in rs):6.0f} MiB/s  "
                   f"{statistics.median(c for _, c, _ in rs):6.0f} us CPU/MiB  "
                   f"{statistics.median(f for _, _, f in rs):6.0f} page faults/MiB", flush=True)
+        if "pipe" in results:
+            for s, rs in results.items():
+                if s == "pipe":
+                    continue
+                ratios = [x / p for (x, _, _), (p, _, _) in zip(rs, results["pipe"])]
+                print(f"{s} / pipe, paired by round: median {statistics.median(ratios):.2f} "
+                      f"(min {min(ratios):.2f}, max {max(ratios):.2f}; ratio of medians "
+                      f"{statistics.median(x for x, _, _ in rs) / statistics.median(p for p, _, _ in results['pipe']):.2f})",
+                      flush=True)
     finally:
         broker.stop()
 
