@@ -168,6 +168,29 @@ void Finish(Measurement& m, const Input& in, std::chrono::steady_clock::time_poi
   m.cpu_us = (CpuSeconds() - c0) * 1e6 / static_cast<double>(in.records);
 }
 
+std::uint64_t CopyRecords(kafka::Consumer& consumer, kafka::Producer& producer, const std::string& output,
+                          std::uint64_t records, const std::function<void()>& on_first) {
+  std::uint64_t n = 0, bytes = 0;
+  std::size_t bytes_since_poll = 0;
+  while (n < records) {
+    auto msg = Check(consumer.Poll(100ms), "poll");
+    if (msg.empty() || !msg.ok()) continue;
+    if (n == 0) on_first();
+    Check(producer.Produce({output, msg.partition(), msg.key(), msg.value(), msg.headers()}, 60s), "pipe produce");
+    // Delivery reports free the produced copies: serve them every 1024
+    // records, or every 16 MiB for large records (else a run of large
+    // messages would hold all its output in memory until the flush).
+    const std::size_t size = msg.value() ? msg.value()->size() : 0;
+    bytes += size;
+    bytes_since_poll += size;
+    if (++n % 1024 == 0 || bytes_since_poll >= (16u << 20)) {
+      (void)producer.Poll(0ms);
+      bytes_since_poll = 0;
+    }
+  }
+  return bytes;
+}
+
 Measurement RunPipe(kafka::MockCluster& cluster, const Input& input, const std::string& group,
                     const std::string& output, const kafka::KafkaConfig& consumer_extra) {
   const std::string& bs = cluster.bootstraps();
@@ -183,29 +206,14 @@ Measurement RunPipe(kafka::MockCluster& cluster, const Input& input, const std::
   // --quick) and made the relay look several times faster.
   Check(producer.PartitionCount(output, 10s), "pipe output metadata");
   Check(consumer.Subscribe({input.spec.topic}), "subscribe");
-  std::uint64_t n = 0;
-  std::size_t bytes_since_poll = 0;
   Clock::time_point t0;
   double c0 = 0;
   ThreadSample threads0;
-  while (n < input.records) {
-    auto msg = Check(consumer.Poll(100ms), "poll");
-    if (msg.empty() || !msg.ok()) continue;
-    if (n == 0) {
-      t0 = Clock::now();
-      c0 = CpuSeconds();
-      threads0 = SampleThreads();
-    }
-    Check(producer.Produce({output, msg.partition(), msg.key(), msg.value(), msg.headers()}, 60s), "pipe produce");
-    // Delivery reports free the produced copies: serve them every 1024
-    // records, or every 16 MiB for large records (else a run of large
-    // messages would hold all its output in memory until the flush).
-    bytes_since_poll += msg.value() ? msg.value()->size() : 0;
-    if (++n % 1024 == 0 || bytes_since_poll >= (16u << 20)) {
-      (void)producer.Poll(0ms);
-      bytes_since_poll = 0;
-    }
-  }
+  (void)CopyRecords(consumer, producer, output, input.records, [&] {
+    t0 = Clock::now();
+    c0 = CpuSeconds();
+    threads0 = SampleThreads();
+  });
   Check(producer.Flush(120s), "pipe flush");
   Measurement m;
   Finish(m, input, t0, c0, 0, threads0);

@@ -31,7 +31,9 @@
 #include <vector>
 
 #include "exactly/kafka/config.h"
+#include "exactly/kafka/consumer.h"
 #include "exactly/kafka/mock_cluster.h"
+#include "exactly/kafka/producer.h"
 #include "exactly/kafka/relay.h"
 #include "exactly/status.h"
 #include "thread_cpu.h"
@@ -119,6 +121,14 @@ struct Measurement {
 // threads as in `threads0`), over the whole input.
 void Finish(Measurement& m, const Input& input, std::chrono::steady_clock::time_point t0, double c0,
             std::uint64_t disk0, const ThreadSample& threads0);
+
+// The bare pipe's loop: copies `records` records from `consumer` to
+// `output` as they are (partition, key, value, headers), serving delivery
+// reports every 1024 records or 16 MiB; `on_first` runs once the first
+// record is consumed, before it is produced (where a clock starts).
+// Returns the value bytes copied. Exits the process on an error.
+std::uint64_t CopyRecords(kafka::Consumer& consumer, kafka::Producer& producer, const std::string& output,
+                          std::uint64_t records, const std::function<void()>& on_first);
 
 // Bare consume -> produce pipe over the whole input, in group `group`, to
 // topic `output` (created here with the input's partition count).

@@ -3,7 +3,7 @@
 // bare_pipe: the baseline of scripts/bench_relay_binary.py, a process of its
 // own beside exactly-relay. It copies every record of --input, as it is
 // (key, value, headers, partition), to --output with librdkafka's consumer
-// and producer, as the in-process benchmarks' pipe does (RunPipe in
+// and producer, with the in-process benchmarks' pipe loop (CopyRecords in
 // bench_support.cc), with exactly-relay's defaults for both clients (group
 // consumer without auto-commit, idempotent producer) and the same malloc
 // settings as exactly-relay carrying chunked messages.
@@ -84,33 +84,18 @@ int main(int argc, char** argv) {
     records += static_cast<std::uint64_t>(std::max<std::int64_t>(wm.high.value() - wm.low.value(), 0));
   }
   Check(consumer.Subscribe({input}), "subscribe");
-  std::uint64_t n = 0, bytes = 0, faults0 = 0;
-  std::size_t bytes_since_poll = 0;
   Clock::time_point t0;
   double c0 = 0;
-  while (n < records) {
-    auto msg = Check(consumer.Poll(100ms), "poll");
-    if (msg.empty() || !msg.ok()) continue;
-    if (n == 0) {
-      t0 = Clock::now();
-      c0 = CpuSeconds();
-      faults0 = MinorFaults();
-    }
-    Check(producer.Produce({output, msg.partition(), msg.key(), msg.value(), msg.headers()}, 60s), "produce");
-    const std::size_t size = msg.value() ? msg.value()->size() : 0;
-    bytes += size;
-    ++n;
-    // Delivery reports free the produced copies (RunPipe's rule).
-    bytes_since_poll += size;
-    if (n % 1024 == 0 || bytes_since_poll >= (16u << 20)) {
-      (void)producer.Poll(0ms);
-      bytes_since_poll = 0;
-    }
-  }
+  std::uint64_t faults0 = 0;
+  const std::uint64_t bytes = CopyRecords(consumer, producer, output, records, [&] {
+    t0 = Clock::now();
+    c0 = CpuSeconds();
+    faults0 = MinorFaults();
+  });
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   const double cpu = CpuSeconds() - c0;
   const std::uint64_t faults = MinorFaults() - faults0;
-  std::printf("records %llu bytes %llu seconds %.6f cpu_s %.6f faults %llu\n", static_cast<unsigned long long>(n),
+  std::printf("records %llu bytes %llu seconds %.6f cpu_s %.6f faults %llu\n", static_cast<unsigned long long>(records),
               static_cast<unsigned long long>(bytes), seconds, cpu, static_cast<unsigned long long>(faults));
   std::fflush(stdout);
   Check(producer.Flush(120s), "flush");
