@@ -26,13 +26,14 @@ malloc settings); "binary" for the relay as shipped (256 KiB mmap
 threshold, raised to 4 MiB with a 64 MiB trim threshold when chunked
 messages arrive); a number of bytes, run as MALLOC_MMAP_THRESHOLD_=N; or
 NAME=VALUE, run with that in the environment, e.g.
-MALLOC_TRIM_THRESHOLD_=131072 (glibc's default trim threshold). The relay
-leaves alone what the environment sets.
+MALLOC_TRIM_THRESHOLD_=131072 (glibc's default trim threshold); or the
+path of another exactly-relay binary (e.g. an older commit's build), run
+as shipped. The relay leaves alone what the environment sets.
 
   scripts/bench_relay_binary.py [--messages 96] [--rounds 3] [--interval-ms 100] binary 262144
 
 Prints one line per run and a median per setting: MiB/s, the process's
-CPU per MiB, and its minor page faults per MiB; with "pipe" among the
+CPU per MiB, its minor page faults per MiB, and its peak RSS; with "pipe" among the
 settings, also each other setting's MiB/s over the pipe's in the same
 round (paired), and the median of those ratios.
 
@@ -70,6 +71,13 @@ def cpu_and_faults(pid):
     or mapped in: what freeing memory to the kernel costs the next use)."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[7])
+
+
+def peak_rss_mib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def free_port():
@@ -124,7 +132,10 @@ def produce_input(broker, messages):
 
 def run_relay(broker, setting, messages, interval_ms, tag, timeout_s=300):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
-    if setting.isdigit():
+    binary = os.path.join(BIN, "exactly-relay")
+    if os.sep in setting:
+        binary = setting
+    elif setting.isdigit():
         env["MALLOC_MMAP_THRESHOLD_"] = setting
     elif setting != "binary":
         name, value = setting.split("=", 1)
@@ -133,7 +144,7 @@ def run_relay(broker, setting, messages, interval_ms, tag, timeout_s=300):
     broker.topic(output)
     state = tempfile.mkdtemp(prefix="exactly-bench-state-")
     port = free_port()
-    relay = subprocess.Popen([os.path.join(BIN, "exactly-relay"), "-b", broker.bootstraps, "-i", "in", "-o", output,
+    relay = subprocess.Popen([binary, "-b", broker.bootstraps, "-i", "in", "-o", output,
                               "--state-dir", state, "-g", f"g-{tag}", "--relay-id", f"r-{tag}",
                               "--checkpoint-interval-ms", str(interval_ms), "--metrics-port", str(port),
                               "--status-interval-ms", "0", "--consumer-X", "queued.max.messages.kbytes=262144"],
@@ -157,12 +168,13 @@ def run_relay(broker, setting, messages, interval_ms, tag, timeout_s=300):
             sys.exit(f"relay {tag}: not done in {timeout_s} s")
         t1 = time.time()
         c1, f1 = cpu_and_faults(relay.pid)
+        rss = peak_rss_mib(relay.pid)
     finally:
         relay.terminate()
         relay.wait(60)
         shutil.rmtree(state)
     mib = messages * SIZE / 2**20
-    return mib / (t1 - t0), 1e6 * (c1 - c0) / mib, (f1 - f0) / mib
+    return mib / (t1 - t0), 1e6 * (c1 - c0) / mib, (f1 - f0) / mib, rss
 
 
 def run_pipe(broker, messages, tag):
@@ -174,7 +186,8 @@ def run_pipe(broker, messages, tag):
     fields = done.stdout.split()
     got = dict(zip(fields[0::2], fields[1::2]))
     mib = messages * SIZE / 2**20
-    return mib / float(got["seconds"]), 1e6 * float(got["cpu_s"]) / mib, int(got["faults"]) / mib
+    return (mib / float(got["seconds"]), 1e6 * float(got["cpu_s"]) / mib, int(got["faults"]) / mib,
+            int(got["peak_rss_kib"]) / 1024)
 
 
 def main():
@@ -186,8 +199,11 @@ def main():
     ap.add_argument("settings", nargs="+", help='"pipe", "binary", an mmap threshold in bytes, or NAME=VALUE')
     a = ap.parse_args()
     for s in a.settings:
-        if s not in ("pipe", "binary") and not s.isdigit() and not ("=" in s and s.split("=", 1)[0]):
-            ap.error(f"setting '{s}' is neither 'pipe', 'binary', a number of bytes nor NAME=VALUE")
+        if os.sep in s:
+            if not os.access(s, os.X_OK):
+                ap.error(f"setting '{s}': no executable there")
+        elif s not in ("pipe", "binary") and not s.isdigit() and not ("=" in s and s.split("=", 1)[0]):
+            ap.error(f"setting '{s}' is neither 'pipe', 'binary', a number of bytes, NAME=VALUE nor a path")
     needed = [os.path.join(BIN, b) for b in ("exactly-broker", "exactly-produce", "exactly-relay")]
     if "pipe" in a.settings:
         needed.append(BARE_PIPE)
@@ -205,25 +221,26 @@ def main():
         for r in range(a.rounds):
             for s in a.settings:
                 if s == "pipe":
-                    mibs, cpu, faults = run_pipe(broker, a.messages, f"{r}-{n}")
+                    mibs, cpu, faults, rss = run_pipe(broker, a.messages, f"{r}-{n}")
                 else:
-                    mibs, cpu, faults = run_relay(broker, s, a.messages, a.interval_ms, f"{r}-{n}")
+                    mibs, cpu, faults, rss = run_relay(broker, s, a.messages, a.interval_ms, f"{r}-{n}")
                 n += 1
-                results[s].append((mibs, cpu, faults))
-                print(f"  round {r} {s:>{w}}: {mibs:6.0f} MiB/s  {cpu:6.0f} us CPU/MiB  {faults:6.0f} page faults/MiB "
-                      f"({'pipe' if s == 'pipe' else 'relay'} process)", flush=True)
+                results[s].append((mibs, cpu, faults, rss))
+                print(f"  round {r} {s:>{w}}: {mibs:6.0f} MiB/s  {cpu:6.0f} us CPU/MiB  {faults:6.0f} page faults/MiB  "
+                      f"peak RSS {rss:5.0f} MiB ({'pipe' if s == 'pipe' else 'relay'} process)", flush=True)
         for s, rs in results.items():
-            print(f"median {s:>{w}}: {statistics.median(x for x, _, _ in rs):6.0f} MiB/s  "
-                  f"{statistics.median(c for _, c, _ in rs):6.0f} us CPU/MiB  "
-                  f"{statistics.median(f for _, _, f in rs):6.0f} page faults/MiB", flush=True)
+            print(f"median {s:>{w}}: {statistics.median(r[0] for r in rs):6.0f} MiB/s  "
+                  f"{statistics.median(r[1] for r in rs):6.0f} us CPU/MiB  "
+                  f"{statistics.median(r[2] for r in rs):6.0f} page faults/MiB  "
+                  f"peak RSS {statistics.median(r[3] for r in rs):5.0f} MiB", flush=True)
         if "pipe" in results:
             for s, rs in results.items():
                 if s == "pipe":
                     continue
-                ratios = [x / p for (x, _, _), (p, _, _) in zip(rs, results["pipe"])]
+                ratios = [x[0] / p[0] for x, p in zip(rs, results["pipe"])]
                 print(f"{s} / pipe, paired by round: median {statistics.median(ratios):.2f} "
                       f"(min {min(ratios):.2f}, max {max(ratios):.2f}; ratio of medians "
-                      f"{statistics.median(x for x, _, _ in rs) / statistics.median(p for p, _, _ in results['pipe']):.2f})",
+                      f"{statistics.median(x[0] for x in rs) / statistics.median(p[0] for p in results['pipe']):.2f})",
                       flush=True)
     finally:
         broker.stop()

@@ -4,7 +4,9 @@
 // against the mock cluster: it keeps a few topic handles and replaces the
 // oldest when more topics come. Records produced round-robin to more
 // topics than it keeps, with earlier records of an evicted topic still in
-// flight, all arrive in order, each batch reported durable.
+// flight, all arrive in order, each batch reported durable. And it serves
+// delivery reports as it produces, so acknowledged copies are freed
+// between checkpoints rather than held until the next Durable().
 #include "tracked_producer.h"
 
 #include <fmt/format.h>
@@ -14,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "exactly/kafka/consumer.h"
 #include "exactly/kafka/mock_cluster.h"
 #include "kafka_support.h"
 
@@ -68,6 +71,72 @@ TEST(TrackedProducer, MoreTopicsThanItKeepsHandlesForAllArriveInOrder) {
     }
   }
 }
+
+// Without a Durable(), Flush() or a full queue, the producer still serves
+// the reports that arrived (every kServeReportsEveryRecords records or
+// kServeReportsEveryBytes bytes), so acknowledged copies are released: the
+// relay calls Durable() once per checkpoint interval, and until then every
+// acknowledged output stayed in librdkafka's memory. Rounds of records go
+// out, each after the broker holds all of the previous ones; the reports
+// of a round are served during a later one.
+struct ServeCase {
+  std::size_t value_bytes;
+  std::uint64_t records_per_round;
+};
+
+class TrackedProducerReports : public ::testing::TestWithParam<ServeCase> {};
+
+TEST_P(TrackedProducerReports, AreServedAsItProducesWithoutDurable) {
+  const ServeCase c = GetParam();
+  auto cluster = kafka::MockCluster::Create(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  ASSERT_TRUE(cluster->CreateTopic("out", 1).ok());
+  auto config = ProducerConfig(cluster->bootstraps());
+  // A queue that never fills here: a full queue would serve reports too.
+  config.Set("queue.buffering.max.messages", "10000000");
+  config.Set("queue.buffering.max.kbytes", "2097151");
+  auto producer = kafka::TrackedProducer::Create(config);
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  auto reader = kafka::Consumer::Create(kafka::KafkaConfig{{"bootstrap.servers", cluster->bootstraps()}});
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  const std::string value(c.value_bytes, 'v');
+  constexpr int kMaxRounds = 20;
+  std::int64_t sent = 0;
+  int round = 0;
+  for (; round < kMaxRounds && (*producer)->counters().delivered == 0; ++round) {
+    for (std::uint64_t i = 0; i < c.records_per_round; ++i) {
+      ASSERT_TRUE((*producer)->Produce({"out", Partition(0), std::nullopt, std::string_view(value), {}}, 10s).ok());
+      ++sent;
+    }
+    // The broker holds every record so far before the next round, so their
+    // acknowledgements are on their way back.
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    for (;;) {
+      auto wm = reader->QueryWatermarks(TopicPartition{Topic("out"), Partition(0)}, 5s);
+      ASSERT_TRUE(wm.ok()) << wm.status().ToString();
+      if (wm->high.value() >= sent) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the broker did not get " << sent << " records";
+    }
+  }
+  EXPECT_GT((*producer)->counters().delivered, 0u)
+      << "no delivery report served in " << round << " rounds of " << c.records_per_round << " records";
+  ASSERT_TRUE((*producer)->Flush(30s).ok());
+  EXPECT_EQ((*producer)->counters().delivered, static_cast<std::uint64_t>(sent));
+  ASSERT_TRUE((*producer)->Close(10s).ok());
+  (void)reader->Close(5s);
+}
+
+// Under message.max.bytes (1,000,000), and enough of them per round to pass
+// the byte threshold long before the record count.
+constexpr std::size_t kLargeValue = 900'000;
+
+INSTANTIATE_TEST_SUITE_P(
+    ByCountAndBySize, TrackedProducerReports,
+    ::testing::Values(ServeCase{10, kafka::TrackedProducer::kServeReportsEveryRecords},
+                      ServeCase{kLargeValue, kafka::TrackedProducer::kServeReportsEveryBytes / kLargeValue + 1}),
+    [](const ::testing::TestParamInfo<ServeCase>& param) {
+      return param.param.value_bytes < 1024 ? std::string("SmallRecords") : std::string("MegabyteRecords");
+    });
 
 }  // namespace
 }  // namespace exactly::testing

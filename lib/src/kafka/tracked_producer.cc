@@ -145,7 +145,15 @@ Status TrackedProducer::Produce(const OutgoingRecord& record, std::chrono::milli
   void* opaque = reinterpret_cast<void*>(static_cast<std::uintptr_t>(batch));
   for (;;) {
     const rd_kafka_resp_err_t err = detail::ProduceCopy(impl_->rk.get(), *rkt, record, opaque);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::OK();
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      bytes_since_reports_ += record.value ? record.value->size() : 0;
+      if (++records_since_reports_ >= kServeReportsEveryRecords || bytes_since_reports_ >= kServeReportsEveryBytes) {
+        records_since_reports_ = 0;
+        bytes_since_reports_ = 0;
+        rd_kafka_poll(impl_->rk.get(), 0);
+      }
+      return Status::OK();
+    }
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       const auto now = Clock::now();
       if (!deadline) deadline = now + timeout;

@@ -13,6 +13,12 @@
 //   librdkafka's queue is full it serves delivery reports and retries
 //   until the timeout (kResourceExhausted, retryable). The topic handle
 //   is looked up once per topic (a few topics kept), not per record.
+//   Every kServeReportsEveryRecords records or kServeReportsEveryBytes
+//   value bytes it also serves the delivery reports that have arrived:
+//   librdkafka frees a copy only once its report is served, so without
+//   this every copy acknowledged since the last Durable() (one checkpoint
+//   interval of output) stayed in memory, and its pages were returned
+//   and faulted in again each interval.
 // - Mark() closes the current batch and returns its number.
 // - Durable(mark) serves pending delivery reports without blocking, then
 //   says whether every message of every batch <= mark is acknowledged; an
@@ -59,6 +65,9 @@ class TrackedProducer {
   Status Close(std::chrono::milliseconds timeout);
 
   std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
+
+  static constexpr std::uint64_t kServeReportsEveryRecords = 1024;
+  static constexpr std::size_t kServeReportsEveryBytes = std::size_t{16} << 20;
   DeliveryCounters counters() const;
 
  private:
@@ -74,6 +83,9 @@ class TrackedProducer {
   Status FirstFailure(std::uint64_t up_to);
 
   std::size_t max_message_bytes_ = 1000000;
+  // Since delivery reports were last served by Produce (producing thread only).
+  std::uint64_t records_since_reports_ = 0;
+  std::size_t bytes_since_reports_ = 0;
   mutable std::mutex mu_;  // guards everything below (reports come from librdkafka)
   std::uint64_t current_ = 1;
   std::uint64_t floor_ = 0;  // failures of batches below this are forgotten

@@ -12,11 +12,11 @@
 //
 // It copies up to the input's high watermarks, read at start, then prints
 // one line and exits 0:
-//   records R bytes B seconds S cpu_s C faults F
+//   records R bytes B seconds S cpu_s C faults F peak_rss_kib K
 // R, B: records and value bytes copied; S, C, F: wall time, process CPU
 // and minor page faults from the first record consumed to the last one
 // handed to the producer (as exactly-relay's forwarded counter counts), so
-// the script can set them beside the relay's. Then it flushes (not timed).
+// the script can set them beside the relay's; K: the process's peak RSS. Then it flushes (not timed).
 // Errors: a message on stderr, exit 1.
 #include <fmt/format.h>
 
@@ -52,6 +52,14 @@ std::uint64_t MinorFaults() {
     if (i == 10) faults = std::stoull(field);
   }
   return faults;
+}
+
+std::uint64_t PeakRssKib() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with("VmHWM:")) return std::stoull(line.substr(6));
+  }
+  return 0;
 }
 
 }  // namespace
@@ -95,8 +103,9 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   const double cpu = CpuSeconds() - c0;
   const std::uint64_t faults = MinorFaults() - faults0;
-  std::printf("records %llu bytes %llu seconds %.6f cpu_s %.6f faults %llu\n", static_cast<unsigned long long>(records),
-              static_cast<unsigned long long>(bytes), seconds, cpu, static_cast<unsigned long long>(faults));
+  std::printf("records %llu bytes %llu seconds %.6f cpu_s %.6f faults %llu peak_rss_kib %llu\n",
+              static_cast<unsigned long long>(records), static_cast<unsigned long long>(bytes), seconds, cpu,
+              static_cast<unsigned long long>(faults), static_cast<unsigned long long>(PeakRssKib()));
   std::fflush(stdout);
   Check(producer.Flush(120s), "flush");
   (void)consumer.Close(10s);
