@@ -6,18 +6,21 @@
 // topics than it keeps, with earlier records of an evicted topic still in
 // flight, all arrive in order, each batch reported durable. And it serves
 // delivery reports as it produces, so acknowledged copies are freed
-// between checkpoints rather than held until the next Durable().
+// between checkpoints rather than held until the next Durable() (and so
+// does the public kafka::Producer, without Poll()).
 #include "tracked_producer.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "exactly/kafka/consumer.h"
 #include "exactly/kafka/mock_cluster.h"
+#include "exactly/kafka/producer.h"
 #include "kafka_support.h"
 
 namespace exactly::testing {
@@ -72,41 +75,53 @@ TEST(TrackedProducer, MoreTopicsThanItKeepsHandlesForAllArriveInOrder) {
   }
 }
 
-// Without a Durable(), Flush() or a full queue, the producer still serves
-// the reports that arrived (every kServeReportsEveryRecords records or
-// kServeReportsEveryBytes bytes), so acknowledged copies are released: the
-// relay calls Durable() once per checkpoint interval, and until then every
-// acknowledged output stayed in librdkafka's memory. Rounds of records go
-// out, each after the broker holds all of the previous ones; the reports
-// of a round are served during a later one.
+// Without a Durable(), Flush(), Poll() or a full queue, a producer still
+// serves the reports that arrived (every kServeReportsEveryRecords records
+// or kServeReportsEveryBytes bytes), so acknowledged copies are released:
+// the relay calls Durable() once per checkpoint interval, and until then
+// every acknowledged output stayed in librdkafka's memory. The same holds
+// for the public kafka::Producer. Rounds of records go out, each after the
+// broker holds all of the previous ones; the reports of a round are served
+// during a later one.
 struct ServeCase {
   std::size_t value_bytes;
   std::uint64_t records_per_round;
 };
 
-class TrackedProducerReports : public ::testing::TestWithParam<ServeCase> {};
+// Under message.max.bytes (1,000,000), and enough of them per round to pass
+// the byte threshold long before the record count.
+constexpr std::size_t kLargeValue = 900'000;
 
-TEST_P(TrackedProducerReports, AreServedAsItProducesWithoutDurable) {
-  const ServeCase c = GetParam();
-  auto cluster = kafka::MockCluster::Create(1);
-  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-  ASSERT_TRUE(cluster->CreateTopic("out", 1).ok());
-  auto config = ProducerConfig(cluster->bootstraps());
-  // A queue that never fills here: a full queue would serve reports too.
+const auto kServeCases = ::testing::Values(
+    ServeCase{10, kafka::Producer::kServeReportsEveryRecords},
+    ServeCase{kLargeValue, kafka::Producer::kServeReportsEveryBytes / kLargeValue + 1});
+
+std::string ServeCaseName(const ::testing::TestParamInfo<ServeCase>& param) {
+  return param.param.value_bytes < 1024 ? std::string("SmallRecords") : std::string("MegabyteRecords");
+}
+
+kafka::KafkaConfig NeverFullQueue(const std::string& bootstraps) {
+  auto config = ProducerConfig(bootstraps);
+  // A full queue would serve reports too.
   config.Set("queue.buffering.max.messages", "10000000");
   config.Set("queue.buffering.max.kbytes", "2097151");
-  auto producer = kafka::TrackedProducer::Create(config);
-  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
-  auto reader = kafka::Consumer::Create(kafka::KafkaConfig{{"bootstrap.servers", cluster->bootstraps()}});
+  return config;
+}
+
+// Produces rounds of `c` to topic "out" through `produce` until `delivered`
+// counts a report (at most 20 rounds); returns the records sent.
+void ProduceUntilAReportIsServed(kafka::MockCluster& cluster, const ServeCase& c,
+                                 const std::function<Status(const kafka::OutgoingRecord&)>& produce,
+                                 const std::function<std::uint64_t()>& delivered, std::int64_t* sent) {
+  auto reader = kafka::Consumer::Create(kafka::KafkaConfig{{"bootstrap.servers", cluster.bootstraps()}});
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   const std::string value(c.value_bytes, 'v');
   constexpr int kMaxRounds = 20;
-  std::int64_t sent = 0;
   int round = 0;
-  for (; round < kMaxRounds && (*producer)->counters().delivered == 0; ++round) {
+  for (; round < kMaxRounds && delivered() == 0; ++round) {
     for (std::uint64_t i = 0; i < c.records_per_round; ++i) {
-      ASSERT_TRUE((*producer)->Produce({"out", Partition(0), std::nullopt, std::string_view(value), {}}, 10s).ok());
-      ++sent;
+      ASSERT_TRUE(produce({"out", Partition(0), std::nullopt, std::string_view(value), {}}).ok());
+      ++*sent;
     }
     // The broker holds every record so far before the next round, so their
     // acknowledgements are on their way back.
@@ -114,29 +129,52 @@ TEST_P(TrackedProducerReports, AreServedAsItProducesWithoutDurable) {
     for (;;) {
       auto wm = reader->QueryWatermarks(TopicPartition{Topic("out"), Partition(0)}, 5s);
       ASSERT_TRUE(wm.ok()) << wm.status().ToString();
-      if (wm->high.value() >= sent) break;
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the broker did not get " << sent << " records";
+      if (wm->high.value() >= *sent) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the broker did not get " << *sent << " records";
     }
   }
-  EXPECT_GT((*producer)->counters().delivered, 0u)
-      << "no delivery report served in " << round << " rounds of " << c.records_per_round << " records";
-  ASSERT_TRUE((*producer)->Flush(30s).ok());
-  EXPECT_EQ((*producer)->counters().delivered, static_cast<std::uint64_t>(sent));
-  ASSERT_TRUE((*producer)->Close(10s).ok());
+  EXPECT_GT(delivered(), 0u) << "no delivery report served in " << round << " rounds of " << c.records_per_round
+                             << " records";
   (void)reader->Close(5s);
 }
 
-// Under message.max.bytes (1,000,000), and enough of them per round to pass
-// the byte threshold long before the record count.
-constexpr std::size_t kLargeValue = 900'000;
+class TrackedProducerReports : public ::testing::TestWithParam<ServeCase> {};
 
-INSTANTIATE_TEST_SUITE_P(
-    ByCountAndBySize, TrackedProducerReports,
-    ::testing::Values(ServeCase{10, kafka::TrackedProducer::kServeReportsEveryRecords},
-                      ServeCase{kLargeValue, kafka::TrackedProducer::kServeReportsEveryBytes / kLargeValue + 1}),
-    [](const ::testing::TestParamInfo<ServeCase>& param) {
-      return param.param.value_bytes < 1024 ? std::string("SmallRecords") : std::string("MegabyteRecords");
-    });
+TEST_P(TrackedProducerReports, AreServedAsItProducesWithoutDurable) {
+  auto cluster = kafka::MockCluster::Create(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  ASSERT_TRUE(cluster->CreateTopic("out", 1).ok());
+  auto producer = kafka::TrackedProducer::Create(NeverFullQueue(cluster->bootstraps()));
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  std::int64_t sent = 0;
+  ASSERT_NO_FATAL_FAILURE(ProduceUntilAReportIsServed(
+      *cluster, GetParam(), [&](const kafka::OutgoingRecord& r) { return (*producer)->Produce(r, 10s); },
+      [&] { return (*producer)->counters().delivered; }, &sent));
+  ASSERT_TRUE((*producer)->Flush(30s).ok());
+  EXPECT_EQ((*producer)->counters().delivered, static_cast<std::uint64_t>(sent));
+  ASSERT_TRUE((*producer)->Close(10s).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(ByCountAndBySize, TrackedProducerReports, kServeCases, ServeCaseName);
+
+class ProducerReports : public ::testing::TestWithParam<ServeCase> {};
+
+TEST_P(ProducerReports, AreServedAsItProducesWithoutPoll) {
+  auto cluster = kafka::MockCluster::Create(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  ASSERT_TRUE(cluster->CreateTopic("out", 1).ok());
+  auto producer = kafka::Producer::Create(NeverFullQueue(cluster->bootstraps()));
+  ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+  std::int64_t sent = 0;
+  ASSERT_NO_FATAL_FAILURE(ProduceUntilAReportIsServed(
+      *cluster, GetParam(), [&](const kafka::OutgoingRecord& r) { return producer->Produce(r, 10s); },
+      [&] { return producer->counters().delivered; }, &sent));
+  ASSERT_TRUE(producer->Flush(30s).ok());
+  EXPECT_EQ(producer->counters().delivered, static_cast<std::uint64_t>(sent));
+  ASSERT_TRUE(producer->Close(10s).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(ByCountAndBySize, ProducerReports, kServeCases, ServeCaseName);
 
 }  // namespace
 }  // namespace exactly::testing

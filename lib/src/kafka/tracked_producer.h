@@ -66,8 +66,9 @@ class TrackedProducer {
 
   std::size_t max_message_bytes() const noexcept { return max_message_bytes_; }
 
-  static constexpr std::uint64_t kServeReportsEveryRecords = 1024;
-  static constexpr std::size_t kServeReportsEveryBytes = std::size_t{16} << 20;
+  // As kafka::Producer's.
+  static constexpr std::uint64_t kServeReportsEveryRecords = Producer::kServeReportsEveryRecords;
+  static constexpr std::uint64_t kServeReportsEveryBytes = Producer::kServeReportsEveryBytes;
   DeliveryCounters counters() const;
 
  private:
@@ -85,7 +86,7 @@ class TrackedProducer {
   std::size_t max_message_bytes_ = 1000000;
   // Since delivery reports were last served by Produce (producing thread only).
   std::uint64_t records_since_reports_ = 0;
-  std::size_t bytes_since_reports_ = 0;
+  std::uint64_t bytes_since_reports_ = 0;
   mutable std::mutex mu_;  // guards everything below (reports come from librdkafka)
   std::uint64_t current_ = 1;
   std::uint64_t floor_ = 0;  // failures of batches below this are forgotten

@@ -9,6 +9,10 @@
 // - Produce() copies key, value and headers, so the caller's buffers may be
 //   reused as soon as it returns. When librdkafka's queue is full it serves
 //   delivery reports and retries until `timeout`, then returns kTimedOut.
+//   Every kServeReportsEveryRecords records or kServeReportsEveryBytes
+//   value bytes it also serves the reports that have arrived: librdkafka
+//   frees a copy only once its report is served, so a caller that never
+//   polled held every acknowledged copy (up to queue.buffering.max.kbytes).
 // - Every delivery report is counted. Flush(timeout) waits until nothing is
 //   outstanding and fails if any delivery failed since the previous Flush,
 //   naming the first failure's topic, partition and reason; kTimedOut if
@@ -55,6 +59,9 @@ struct DeliveryCounters {
 
 class Producer {
  public:
+  static constexpr std::uint64_t kServeReportsEveryRecords = 1024;
+  static constexpr std::uint64_t kServeReportsEveryBytes = std::uint64_t{16} << 20;
+
   static Result<Producer> Create(const KafkaConfig& config);
 
   Producer(Producer&&) noexcept;
