@@ -158,6 +158,15 @@ rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* rk, rd_kafka_topic_t* topic, const O
   return ProduceCopyTo(rk, nullptr, topic, record, opaque);
 }
 
+void ReportCadence::Produced(rd_kafka_t* rk, std::uint64_t value_bytes) noexcept {
+  const std::uint64_t records = records_.fetch_add(1, std::memory_order_relaxed) + 1;
+  const std::uint64_t bytes = bytes_.fetch_add(value_bytes, std::memory_order_relaxed) + value_bytes;
+  if (records < Producer::kServeReportsEveryRecords && bytes < Producer::kServeReportsEveryBytes) return;
+  records_.store(0, std::memory_order_relaxed);
+  bytes_.store(0, std::memory_order_relaxed);
+  rd_kafka_poll(rk, 0);
+}
+
 namespace {
 bool Retryable(rd_kafka_resp_err_t err) {
   switch (err) {

@@ -10,7 +10,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -89,6 +91,21 @@ rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* rk, const std::string& topic, const 
 // librdkafka a lookup of the topic by name, under its client lock, per
 // message.
 rd_kafka_resp_err_t ProduceCopy(rd_kafka_t* rk, rd_kafka_topic_t* topic, const OutgoingRecord& record, void* opaque);
+
+// When a producer serves the delivery reports that have arrived while it
+// produces: every Producer::kServeReportsEveryRecords records or
+// kServeReportsEveryBytes value bytes. librdkafka frees a copy only once
+// its report is served. Thread-safe: producers racing on it may serve one
+// time more or fewer, no harm.
+class ReportCadence {
+ public:
+  // After a record of `value_bytes` was queued on `rk`.
+  void Produced(rd_kafka_t* rk, std::uint64_t value_bytes) noexcept;
+
+ private:
+  std::atomic<std::uint64_t> records_{0};
+  std::atomic<std::uint64_t> bytes_{0};
+};
 
 // Maps a librdkafka error code to a Status (OK for NO_ERROR), prefixed
 // with `what`. Transport, timeout and leadership errors are retryable.

@@ -25,10 +25,7 @@ struct Producer::Impl {
   std::atomic<std::uint64_t> produced{0};
   std::atomic<std::uint64_t> delivered{0};
   std::atomic<std::uint64_t> failed{0};
-  // Since Produce() last served delivery reports. Racing producers may
-  // reset them a little late or early: one poll more or fewer, no harm.
-  std::atomic<std::uint64_t> records_since_reports{0};
-  std::atomic<std::uint64_t> bytes_since_reports{0};
+  detail::ReportCadence reports;
 
   std::mutex mu;  // guards the fields below
   std::uint64_t failures_since_flush = 0;
@@ -100,14 +97,7 @@ Status Producer::Produce(const OutgoingRecord& record, std::chrono::milliseconds
     impl_->produced.fetch_add(1, std::memory_order_relaxed);
     const rd_kafka_resp_err_t err = detail::ProduceCopy(impl_->rk.get(), topic, record, nullptr);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const std::uint64_t size = record.value ? record.value->size() : 0;
-      const std::uint64_t records = impl_->records_since_reports.fetch_add(1, std::memory_order_relaxed) + 1;
-      const std::uint64_t bytes = impl_->bytes_since_reports.fetch_add(size, std::memory_order_relaxed) + size;
-      if (records >= kServeReportsEveryRecords || bytes >= kServeReportsEveryBytes) {
-        impl_->records_since_reports.store(0, std::memory_order_relaxed);
-        impl_->bytes_since_reports.store(0, std::memory_order_relaxed);
-        rd_kafka_poll(impl_->rk.get(), 0);
-      }
+      impl_->reports.Produced(impl_->rk.get(), record.value ? record.value->size() : 0);
       return Status::OK();
     }
     impl_->produced.fetch_sub(1, std::memory_order_relaxed);

@@ -29,6 +29,7 @@ struct TrackedProducer::Impl {
   detail::HandlePtr rk;
   std::vector<TopicHandle> topics;  // after rk: released before the client
   std::size_t last_topic = 0;
+  detail::ReportCadence reports;
 
   Result<rd_kafka_topic_t*> TopicFor(std::string_view name) {
     if (last_topic < topics.size() && topics[last_topic].name == name) return topics[last_topic].rkt.get();
@@ -146,12 +147,7 @@ Status TrackedProducer::Produce(const OutgoingRecord& record, std::chrono::milli
   for (;;) {
     const rd_kafka_resp_err_t err = detail::ProduceCopy(impl_->rk.get(), *rkt, record, opaque);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      bytes_since_reports_ += record.value ? record.value->size() : 0;
-      if (++records_since_reports_ >= kServeReportsEveryRecords || bytes_since_reports_ >= kServeReportsEveryBytes) {
-        records_since_reports_ = 0;
-        bytes_since_reports_ = 0;
-        rd_kafka_poll(impl_->rk.get(), 0);
-      }
+      impl_->reports.Produced(impl_->rk.get(), record.value ? record.value->size() : 0);
       return Status::OK();
     }
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {

@@ -84,9 +84,6 @@ class TrackedProducer {
   Status FirstFailure(std::uint64_t up_to);
 
   std::size_t max_message_bytes_ = 1000000;
-  // Since delivery reports were last served by Produce (producing thread only).
-  std::uint64_t records_since_reports_ = 0;
-  std::uint64_t bytes_since_reports_ = 0;
   mutable std::mutex mu_;  // guards everything below (reports come from librdkafka)
   std::uint64_t current_ = 1;
   std::uint64_t floor_ = 0;  // failures of batches below this are forgotten
