@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -108,20 +108,21 @@ kafka::KafkaConfig NeverFullQueue(const std::string& bootstraps) {
   return config;
 }
 
-// Produces rounds of `c` to topic "out" through `produce` until `delivered`
-// counts a report (at most 20 rounds); returns the records sent.
-void ProduceUntilAReportIsServed(kafka::MockCluster& cluster, const ServeCase& c,
-                                 const std::function<Status(const kafka::OutgoingRecord&)>& produce,
-                                 const std::function<std::uint64_t()>& delivered, std::int64_t* sent) {
+// Produces rounds of `c` to topic "out" of `cluster` through `producer`
+// (a TrackedProducer or a Producer) until it counts a delivered report
+// (at most 20 rounds), then flushes and expects every record delivered.
+template <class P>
+void ExpectReportsServedWhileProducing(kafka::MockCluster& cluster, const ServeCase& c, P& producer) {
   auto reader = kafka::Consumer::Create(kafka::KafkaConfig{{"bootstrap.servers", cluster.bootstraps()}});
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   const std::string value(c.value_bytes, 'v');
   constexpr int kMaxRounds = 20;
+  std::int64_t sent = 0;
   int round = 0;
-  for (; round < kMaxRounds && delivered() == 0; ++round) {
+  for (; round < kMaxRounds && producer.counters().delivered == 0; ++round) {
     for (std::uint64_t i = 0; i < c.records_per_round; ++i) {
-      ASSERT_TRUE(produce({"out", Partition(0), std::nullopt, std::string_view(value), {}}).ok());
-      ++*sent;
+      ASSERT_TRUE(producer.Produce({"out", Partition(0), std::nullopt, std::string_view(value), {}}, 10s).ok());
+      ++sent;
     }
     // The broker holds every record so far before the next round, so their
     // acknowledgements are on their way back.
@@ -129,49 +130,46 @@ void ProduceUntilAReportIsServed(kafka::MockCluster& cluster, const ServeCase& c
     for (;;) {
       auto wm = reader->QueryWatermarks(TopicPartition{Topic("out"), Partition(0)}, 5s);
       ASSERT_TRUE(wm.ok()) << wm.status().ToString();
-      if (wm->high.value() >= *sent) break;
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the broker did not get " << *sent << " records";
+      if (wm->high.value() >= sent) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the broker did not get " << sent << " records";
     }
   }
-  EXPECT_GT(delivered(), 0u) << "no delivery report served in " << round << " rounds of " << c.records_per_round
-                             << " records";
+  EXPECT_GT(producer.counters().delivered, 0u)
+      << "no delivery report served in " << round << " rounds of " << c.records_per_round << " records";
   (void)reader->Close(5s);
+  ASSERT_TRUE(producer.Flush(30s).ok());
+  EXPECT_EQ(producer.counters().delivered, static_cast<std::uint64_t>(sent));
+  ASSERT_TRUE(producer.Close(10s).ok());
 }
 
-class TrackedProducerReports : public ::testing::TestWithParam<ServeCase> {};
+// A mock cluster with the topic "out".
+class ReportsTest : public ::testing::TestWithParam<ServeCase> {
+ protected:
+  void SetUp() override {
+    auto c = kafka::MockCluster::Create(1);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    cluster_.emplace(std::move(c).value());
+    ASSERT_TRUE(cluster_->CreateTopic("out", 1).ok());
+  }
+  std::optional<kafka::MockCluster> cluster_;
+};
+
+class TrackedProducerReports : public ReportsTest {};
 
 TEST_P(TrackedProducerReports, AreServedAsItProducesWithoutDurable) {
-  auto cluster = kafka::MockCluster::Create(1);
-  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-  ASSERT_TRUE(cluster->CreateTopic("out", 1).ok());
-  auto producer = kafka::TrackedProducer::Create(NeverFullQueue(cluster->bootstraps()));
+  auto producer = kafka::TrackedProducer::Create(NeverFullQueue(cluster_->bootstraps()));
   ASSERT_TRUE(producer.ok()) << producer.status().ToString();
-  std::int64_t sent = 0;
-  ASSERT_NO_FATAL_FAILURE(ProduceUntilAReportIsServed(
-      *cluster, GetParam(), [&](const kafka::OutgoingRecord& r) { return (*producer)->Produce(r, 10s); },
-      [&] { return (*producer)->counters().delivered; }, &sent));
-  ASSERT_TRUE((*producer)->Flush(30s).ok());
-  EXPECT_EQ((*producer)->counters().delivered, static_cast<std::uint64_t>(sent));
-  ASSERT_TRUE((*producer)->Close(10s).ok());
+  ExpectReportsServedWhileProducing(*cluster_, GetParam(), **producer);
 }
 
 INSTANTIATE_TEST_SUITE_P(ByCountAndBySize, TrackedProducerReports, kServeCases, ServeCaseName);
 
-class ProducerReports : public ::testing::TestWithParam<ServeCase> {};
+class ProducerReports : public ReportsTest {};
 
 TEST_P(ProducerReports, AreServedAsItProducesWithoutPoll) {
-  auto cluster = kafka::MockCluster::Create(1);
-  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-  ASSERT_TRUE(cluster->CreateTopic("out", 1).ok());
-  auto producer = kafka::Producer::Create(NeverFullQueue(cluster->bootstraps()));
+  auto producer = kafka::Producer::Create(NeverFullQueue(cluster_->bootstraps()));
   ASSERT_TRUE(producer.ok()) << producer.status().ToString();
-  std::int64_t sent = 0;
-  ASSERT_NO_FATAL_FAILURE(ProduceUntilAReportIsServed(
-      *cluster, GetParam(), [&](const kafka::OutgoingRecord& r) { return producer->Produce(r, 10s); },
-      [&] { return producer->counters().delivered; }, &sent));
-  ASSERT_TRUE(producer->Flush(30s).ok());
-  EXPECT_EQ(producer->counters().delivered, static_cast<std::uint64_t>(sent));
-  ASSERT_TRUE(producer->Close(10s).ok());
+  ExpectReportsServedWhileProducing(*cluster_, GetParam(), *producer);
 }
 
 INSTANTIATE_TEST_SUITE_P(ByCountAndBySize, ProducerReports, kServeCases, ServeCaseName);
