@@ -21,8 +21,6 @@ namespace {
 // precedes it, 8 hex digits>\n"
 constexpr std::string_view kMagic = "exactly-checkpoint 1 ";
 
-std::string Path(const std::string& dir) { return (std::filesystem::path(dir) / kCheckpointMarkFile).string(); }
-
 std::string Format(const CheckpointMark& m) {
   std::string body = fmt::format("{}{} {:020}", kMagic, m.store_id, m.checkpoint);
   return fmt::format("{} {:08x}\n", body, crc32c::Value(body));
@@ -30,12 +28,15 @@ std::string Format(const CheckpointMark& m) {
 
 }  // namespace
 
+std::string CheckpointMarkPath(const std::string& dir) {
+  return (std::filesystem::path(dir) / kCheckpointMarkFile).string();
+}
+
 std::optional<CheckpointMark> ReadCheckpointMark(const std::string& dir) {
-  const int fd = ::open(Path(dir).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  const UniqueFd fd(::open(CheckpointMarkPath(dir).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return std::nullopt;
   char buf[256];
-  const ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
+  const ssize_t n = ::read(fd.get(), buf, sizeof buf);
   if (n <= 0) return std::nullopt;
   std::string_view text(buf, static_cast<std::size_t>(n));
   if (!text.starts_with(kMagic) || !text.ends_with('\n')) return std::nullopt;
@@ -61,7 +62,7 @@ std::optional<CheckpointMark> ReadCheckpointMark(const std::string& dir) {
 }
 
 Result<CheckpointMarkWriter> CheckpointMarkWriter::Open(const std::string& dir) {
-  const std::string path = Path(dir);
+  const std::string path = CheckpointMarkPath(dir);
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return Status::IoError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   return CheckpointMarkWriter(UniqueFd(fd));

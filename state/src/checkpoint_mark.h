@@ -36,6 +36,9 @@ struct CheckpointMark {
   std::uint64_t checkpoint = 0;
 };
 
+// `dir`/exactly.checkpoint.
+std::string CheckpointMarkPath(const std::string& dir);
+
 // The mark in `dir`; nullopt when there is none or it does not read back
 // whole (torn, or not a mark).
 std::optional<CheckpointMark> ReadCheckpointMark(const std::string& dir);

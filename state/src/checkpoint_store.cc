@@ -228,7 +228,7 @@ Status CheckpointStore::Impl::LostCheckpoints(const CheckpointMark& mark, std::u
       "write-ahead log is damaged, and opening it would deliver again what was delivered since); {}. If the "
       "directory was restored from an older copy on purpose, remove {} from it to open it as it is",
       dir, mark.checkpoint, recovered == 0 ? std::string("nothing") : fmt::format("checkpoint {}", recovered),
-      kRecoverHint, (std::filesystem::path(dir) / kCheckpointMarkFile).string()));
+      kRecoverHint, CheckpointMarkPath(dir)));
 }
 
 Status CheckpointStore::Impl::InitMeta(const std::optional<CheckpointMark>& mark) {
