@@ -49,6 +49,18 @@ class StderrRun {
     if (!line.ok()) return std::nullopt;
     return *line;
   }
+  // The next line, parsed as JSON into `*doc` (valid until the next call);
+  // nullopt at the end of output or the deadline. A line that is not JSON
+  // fails the test and ends the reading.
+  std::optional<std::string> NextJson(std::chrono::steady_clock::time_point deadline, simdjson::dom::element* doc) {
+    auto line = Next(deadline);
+    if (!line) return std::nullopt;
+    if (parser_.parse(*line).get(*doc) != simdjson::SUCCESS) {
+      ADD_FAILURE() << "not a JSON line: " << *line;
+      return std::nullopt;
+    }
+    return line;
+  }
   void Signal(int sig) {
     if (child_) child_->Signal(sig);
   }
@@ -60,18 +72,17 @@ class StderrRun {
 
  private:
   std::optional<Subprocess> child_;
+  simdjson::dom::parser parser_;
 };
 
 TEST(RelayCliLog, DemoWritesJsonLinesAndServesMetrics) {
   StderrRun run("--demo --demo-messages 300 --status-interval-ms 500 --metrics-port 0 --log-format json");
   const auto deadline = std::chrono::steady_clock::now() + 90s;
-  simdjson::dom::parser parser;
   int lines = 0;
   bool scraped = false, summary = false, tuned = false;
-  while (auto line = run.Next(deadline)) {
+  simdjson::dom::element doc;
+  while (auto line = run.NextJson(deadline, &doc)) {
     ++lines;
-    simdjson::dom::element doc;
-    ASSERT_EQ(parser.parse(*line).get(doc), simdjson::SUCCESS) << *line;
     std::string_view ts, level, msg;
     ASSERT_EQ(doc["ts"].get_string().get(ts), simdjson::SUCCESS) << *line;
     ASSERT_EQ(doc["level"].get_string().get(level), simdjson::SUCCESS) << *line;
@@ -116,10 +127,8 @@ TEST(RelayCliLog, WarnLevelSilencesInfoLines) {
   // info) are filtered out; its verdict still goes to stdout.
   StderrRun run("--demo --demo-messages 100 --log-level warn --log-format json");
   const auto deadline = std::chrono::steady_clock::now() + 90s;
-  simdjson::dom::parser parser;
-  while (auto line = run.Next(deadline)) {
-    simdjson::dom::element doc;
-    ASSERT_EQ(parser.parse(*line).get(doc), simdjson::SUCCESS) << *line;
+  simdjson::dom::element doc;
+  while (auto line = run.NextJson(deadline, &doc)) {
     std::string_view level;
     ASSERT_EQ(doc["level"].get_string().get(level), simdjson::SUCCESS);
     EXPECT_NE(level, "info") << *line;
@@ -132,13 +141,11 @@ TEST(RelayCliLog, LibrdkafkaLinesGoThroughTheSameLogger) {
   TempDir dir;
   StderrRun run("--brokers 127.0.0.1:1 --input a --output b --state-dir '" + dir.sub("s") + "' --log-format json");
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  simdjson::dom::parser parser;
   bool seen = false;
+  simdjson::dom::element doc;
   while (!seen) {
-    auto line = run.Next(deadline);
+    auto line = run.NextJson(deadline, &doc);
     if (!line) break;
-    simdjson::dom::element doc;
-    ASSERT_EQ(parser.parse(*line).get(doc), simdjson::SUCCESS) << *line;
     std::string_view facility, client, msg;
     if (doc["facility"].get_string().get(facility) != simdjson::SUCCESS) continue;
     EXPECT_EQ(doc["client"].get_string().get(client), simdjson::SUCCESS) << *line;
@@ -180,14 +187,12 @@ void ExpectFetchQueueHint(const std::vector<std::string>& extra_args, bool expec
   // The malloc line is the marker, so malloc must not be tuned from outside.
   StderrRun run(args, "-u MALLOC_MMAP_THRESHOLD_");
   const auto deadline = std::chrono::steady_clock::now() + 60s;
-  simdjson::dom::parser parser;
   int hints = 0;
   bool tuned = false;
+  simdjson::dom::element doc;
   while (!tuned) {
-    auto line = run.Next(deadline);
+    auto line = run.NextJson(deadline, &doc);
     if (!line) break;
-    simdjson::dom::element doc;
-    ASSERT_EQ(parser.parse(*line).get(doc), simdjson::SUCCESS) << *line;
     std::string_view msg, level;
     if (doc["msg"].get_string().get(msg) != simdjson::SUCCESS) continue;
     if (msg.starts_with("chunked messages with the consumer's default queued.max.messages.kbytes")) {
