@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +25,30 @@
 
 namespace exactly::metrics {
 namespace {
+
+// True once the server's end of the connection `client_fd` (to `port` on
+// loopback) has nothing left in its receive queue: a worker has read what
+// the client sent (Linux: /proc/net/tcp, "tx_queue:rx_queue" in hex).
+bool ServerReadEverything(std::uint16_t port, int client_fd) {
+  sockaddr_in self{};
+  socklen_t len = sizeof self;
+  if (::getsockname(client_fd, reinterpret_cast<sockaddr*>(&self), &len) != 0) return false;
+  const unsigned client_port = ntohs(self.sin_port);
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  std::getline(tcp, line);  // header
+  while (std::getline(tcp, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues;
+    fields >> slot >> local >> remote >> state >> queues;
+    const auto port_of = [](const std::string& address) {
+      return static_cast<unsigned>(std::stoul(address.substr(address.find(':') + 1), nullptr, 16));
+    };
+    if (port_of(local) != port || port_of(remote) != client_port) continue;
+    return std::stoul(queues.substr(queues.find(':') + 1), nullptr, 16) == 0;
+  }
+  return false;
+}
 
 int Connect(std::uint16_t port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -145,8 +171,16 @@ TEST(MetricsHttp, StopIsBoundedByItsTimeoutAgainstAStalledClient) {
   ASSERT_GE(fd, 0);
   const std::string partial = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
   ASSERT_EQ(::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL), static_cast<ssize_t>(partial.size()));
-  // Wait until the server has taken the connection: a second, complete
-  // request is served by the other thread.
+  // Wait until a worker is reading the connection: it has taken the half
+  // request off the socket. (Taken by the accept loop is not enough: a
+  // worker that only starts on it after Stop sees the server stopping and
+  // drops it at once.) A complete request is still served by the other
+  // thread.
+  const auto read_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!ServerReadEverything((*server)->port(), fd)) {
+    ASSERT_LT(std::chrono::steady_clock::now(), read_deadline) << "no worker read the half request within 10 s";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   ASSERT_EQ(Request((*server)->port(), "GET", "/metrics").status, 200);
   const auto start = std::chrono::steady_clock::now();
   const Status st = (*server)->Stop();
