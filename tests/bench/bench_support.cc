@@ -160,7 +160,9 @@ std::uint64_t DiskWriteBytes() {
 
 void Finish(Measurement& m, const Input& in, std::chrono::steady_clock::time_point t0, double c0, std::uint64_t disk0,
             const ThreadSample& threads0) {
-  m.cpu_s_by_role = CpuByRole(threads0, SampleThreads(), CpuSeconds() - c0);
+  const ThreadSample threads1 = SampleThreads();
+  m.cpu_s_by_role = CpuByRole(threads0, threads1, CpuSeconds() - c0);
+  m.minor_faults = threads1.minor_faults - threads0.minor_faults;
   if (disk0 != 0) m.disk_write_bytes = DiskWriteBytes() - disk0;
   m.secs = std::chrono::duration<double>(Clock::now() - t0).count();
   m.rps = static_cast<double>(in.records) / m.secs;
@@ -288,6 +290,7 @@ Measurement RunRelay(kafka::MockCluster& cluster, const Input& input, const std:
   m.checkpoints = relay->stats().consumer.checkpoints;
   m.checkpoint_ms = seen ? static_cast<double>(in_checkpoints.count()) / 1000.0 / static_cast<double>(seen) : 0.0;
   m.output_records = relay->stats().output_records;
+  m.reassembly_allocations = relay->stats().consumer.engine.reassembly_allocations;
   (void)relay->Close(10s);
   return m;
 }

@@ -115,6 +115,9 @@ struct Measurement {
   // Process CPU seconds over the window by thread role (thread_cpu.h),
   // kExitedThreads for threads gone by its end.
   std::map<std::string, double, std::less<>> cpu_s_by_role;
+  std::uint64_t minor_faults = 0;  // the process's page faults over the window
+  // Relay only: buffers the engine allocated or grew to reassemble messages.
+  std::uint64_t reassembly_allocations = 0;
 };
 
 // Stops the clock of `m`, started at `t0` with `c0` CPU seconds (and the

@@ -21,7 +21,11 @@
 // Runs alternate pipe, relay, for each consumer queue setting in turn.
 // Each run also prints its CPU by thread role (thread_cpu.h): the loop
 // thread is where the relay's own work (reassembly, checkpoints) shows
-// beside the pipe's, apart from librdkafka's and the broker's threads.
+// beside the pipe's, apart from librdkafka's and the broker's threads;
+// and the process's page faults per MiB over each side's window, and how
+// many buffers the relay's engine allocated or grew to reassemble (a
+// steady stream reuses finished messages' buffers, so this stays near
+// the first round's: about 5 per partition).
 // The process tunes malloc as exactly-relay does once it carries chunked
 // messages (allocator_tuning.h), for both sides.
 //
@@ -39,7 +43,13 @@
 //   relay_chunked_bench [--messages M] [--message-bytes B] [--partitions N]
 //                       [--runs R] [--interval-ms MS] [--queue-kbytes K,...]
 //                       [--json] [--only pipe|relay]
+//                       [--producer-queue-messages Q]
 //
+// --producer-queue-messages Q: the relay's output producer's
+// queue.buffering.max.messages (0, the default: librdkafka's 100,000),
+// which bounds how many output records may await acknowledgement, and so
+// how far the relay's consumption runs ahead of its output. The pipe's
+// producer keeps librdkafka's default.
 // --only pipe|relay: run one side only (for a profiler: perf record this
 // process), as relay_bench does; the other side's figures are zero.
 //
@@ -58,6 +68,9 @@
 //                  role (thread_cpu.h): loop, librdkafka, mock_broker,
 //                  rocksdb, exited (threads gone by the end of the run,
 //                  e.g. the relay's checkpoint commits)
+//   baseline_faults_per_mib, subject_faults_per_mib: median page faults of
+//                  the process per MiB over each side's window
+//   subject_reassembly_allocations: median count per run (above)
 //   subject_disk_ratio: median bytes the relay's process wrote to storage
 //                  (/proc/self/io write_bytes: the checkpoint store) per
 //                  input value byte; in-progress chunks are part of the
@@ -173,7 +186,8 @@ int main(int argc, char** argv) {
   // pipe and the in-process broker alike.
   TuneAllocatorForLongRunningProcess();
   (void)TuneAllocatorForLargeMessages();
-  const Flags f(argc, argv, {"messages", "message-bytes", "partitions", "runs", "interval-ms", "queue-kbytes", "only"},
+  const Flags f(argc, argv, {"messages", "message-bytes", "partitions", "runs", "interval-ms", "queue-kbytes", "only",
+                                 "producer-queue-messages"},
                 {"json"});
   const std::string only = f.Str("only", "");
   if (!only.empty() && only != "pipe" && only != "relay") {
@@ -201,11 +215,12 @@ int main(int argc, char** argv) {
     // The same consumer settings on both sides.
     RelayRun relay_run;
     relay_run.interval = interval;
+    relay_run.queue_messages = f.U64("producer-queue-messages", 0);
     if (queue_kbytes != 0) {
       relay_run.consumer_extra.Set("queued.max.messages.kbytes", std::to_string(queue_kbytes));
     }
     std::fprintf(human, " consumers' queued.max.messages.kbytes: %s\n", QueueLabel(queue_kbytes).c_str());
-    std::vector<double> pipe, relay, pipe_cpu, relay_cpu, relay_disk;
+    std::vector<double> pipe, relay, pipe_cpu, relay_cpu, relay_disk, pipe_faults, relay_faults, relay_allocations;
     std::map<std::string, std::vector<double>> pipe_roles, relay_roles;  // us CPU per MiB
     for (int r = 0; r < runs; ++r, ++run_number) {
       Measurement p, q;
@@ -234,6 +249,13 @@ int main(int argc, char** argv) {
                    p.bytes_per_s > 0 ? q.bytes_per_s / p.bytes_per_s : 0.0);
       std::fprintf(human, "    us CPU/MiB by thread: pipe %s | relay %s\n",
                    ByRole(p, in.value_bytes, pipe_roles).c_str(), ByRole(q, in.value_bytes, relay_roles).c_str());
+      const double mib = static_cast<double>(in.value_bytes) / (1 << 20);
+      pipe_faults.push_back(static_cast<double>(p.minor_faults) / mib);
+      relay_faults.push_back(static_cast<double>(q.minor_faults) / mib);
+      relay_allocations.push_back(static_cast<double>(q.reassembly_allocations));
+      std::fprintf(human, "    page faults per MiB: pipe %.0f | relay %.0f; reassembly buffers allocated: %llu\n",
+                   pipe_faults.back(), relay_faults.back(),
+                   static_cast<unsigned long long>(q.reassembly_allocations));
       std::fflush(human);
     }
     const Paired s = Summarize(pipe, relay);
@@ -250,6 +272,8 @@ int main(int argc, char** argv) {
     j.Num("ratio", s.ratio).Num("paired_ratio", s.paired).Num("paired_min", s.paired_min);
     j.Num("paired_max", s.paired_max).Num("baseline_cpu_us", Median(pipe_cpu)).Num("subject_cpu_us", Median(relay_cpu));
     j.Num("subject_disk_ratio", Median(relay_disk)).Num("target", 0.8);
+    j.Num("baseline_faults_per_mib", Median(pipe_faults)).Num("subject_faults_per_mib", Median(relay_faults));
+    j.Num("subject_reassembly_allocations", Median(relay_allocations));
     for (const auto& [role, v] : pipe_roles) j.Num("baseline_cpu_us_" + JsonKey(role), Median(v));
     for (const auto& [role, v] : relay_roles) j.Num("subject_cpu_us_" + JsonKey(role), Median(v));
     j.Machine().Print();

@@ -1,6 +1,7 @@
 // Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
 #include "thread_cpu.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -32,6 +33,8 @@ std::string RoleOf(std::string_view name, std::string_view main_name) {
 
 ThreadSample SampleThreads() {
   ThreadSample s;
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) == 0) s.minor_faults = static_cast<std::uint64_t>(usage.ru_minflt);
   static const long ticks = ::sysconf(_SC_CLK_TCK);
   const std::string main_name = ReadLine("/proc/self/comm");
   std::error_code ec;

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -36,6 +37,7 @@ struct ThreadSample {
     double cpu_s = 0;
   };
   std::map<int, Thread> by_tid;
+  std::uint64_t minor_faults = 0;  // the process's, so far (getrusage)
 };
 
 ThreadSample SampleThreads();
