@@ -175,8 +175,10 @@ void DedupConsumer::Impl::HandleEvent(const KafkaMessage& msg) {
   }
   // A subscribed topic the cluster does not have: librdkafka would wait
   // for it forever, which looks like a hang. Reported after the first
-  // metadata answer, so this is bounded by the metadata round trip.
-  if (st.code() == Code::kNotFound) {
+  // metadata answer, so this is bounded by the metadata round trip. (A
+  // partition missing from the client's metadata is kNotFound too, but
+  // transient: logged below, as librdkafka catches up by itself.)
+  if (msg.topic_unknown()) {
     const std::string topic(msg.topic());
     Stop(Status::NotFound(fmt::format("input topic '{}' does not exist on the cluster (create it first): {}",
                                       topic.empty() ? std::string("?") : topic, st.message())));

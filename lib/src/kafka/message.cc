@@ -71,6 +71,11 @@ bool KafkaMessage::partition_eof() const noexcept {
   return msg_ != nullptr && msg_->err == RD_KAFKA_RESP_ERR__PARTITION_EOF;
 }
 
+bool KafkaMessage::topic_unknown() const noexcept {
+  return msg_ != nullptr &&
+         (msg_->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || msg_->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC);
+}
+
 std::string_view KafkaMessage::topic() const noexcept {
   if (msg_ == nullptr || msg_->rkt == nullptr) return {};
   return rd_kafka_topic_name(msg_->rkt);

@@ -58,6 +58,12 @@ class KafkaMessage {
   Status status() const;
   // True for the "reached the end of the partition" event.
   bool partition_eof() const noexcept;
+  // True for librdkafka's report that a topic does not exist on the
+  // cluster (UNKNOWN_TOPIC_OR_PART, as a subscribed topic missing is
+  // reported, or __UNKNOWN_TOPIC); false for a partition the client's
+  // metadata does not have (__UNKNOWN_PARTITION), which newer metadata
+  // resolves. Both have status() kNotFound.
+  bool topic_unknown() const noexcept;
 
   std::string_view topic() const noexcept;
   Partition partition() const noexcept;
