@@ -17,9 +17,7 @@ std::string Compact(double v) {
 std::optional<std::uint64_t> TotalLag(std::span<const kafka::PartitionPosition> positions) {
   std::optional<std::uint64_t> total;
   for (const auto& p : positions) {
-    if (!p.high_watermark || !p.next) continue;
-    const std::int64_t lag = p.high_watermark->value() - p.next->value();
-    total = total.value_or(0) + static_cast<std::uint64_t>(lag > 0 ? lag : 0);
+    if (const auto lag = p.lag()) total = total.value_or(0) + static_cast<std::uint64_t>(*lag);
   }
   return total;
 }

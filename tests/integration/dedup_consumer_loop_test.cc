@@ -4,7 +4,8 @@
 // AppTransaction advances exactly once per delivered message through
 // failed pre-checkpoint hooks, retryable handler errors, a broker outage
 // (logged, retried) and a consumer destroyed without its final
-// checkpoint; and bad options are refused.
+// checkpoint; a partition with nothing to process still has a known lag;
+// and bad options are refused.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -382,6 +383,47 @@ TEST_F(DedupConsumerTest, RestoredCheckpointIsCommittedToTheGroupWithoutNewInput
   EXPECT_TRUE(st.ok()) << "the group's offsets stayed behind the restored checkpoint: " << st.ToString();
   EXPECT_EQ((*second)->stats().engine.records, 0u) << "records were processed again";
   EXPECT_EQ((*second)->stats().checkpoints, 0u);
+  ASSERT_TRUE((*second)->Close(30s).ok());
+}
+
+// A consumer that takes over partitions already caught up (the group's
+// offsets at the end) with a state directory of its own has no record to
+// process and no checkpoint for them: the end-of-partition event still
+// gives it a position, so its lag is known (0), not missing.
+TEST_F(DedupConsumerTest, PartitionsTakenOverCaughtUpWithoutACheckpointReportTheirLag) {
+  {
+    TempDir first_dir;
+    auto first_store = CheckpointStore::Open(first_dir.path());
+    ASSERT_TRUE(first_store.ok());
+    auto first = DedupConsumer::Create(**first_store, Options(), {});
+    ASSERT_TRUE(first.ok()) << first.status().ToString();
+    Status st = RunToEnd(**first);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_TRUE((*first)->Close(30s).ok());
+  }
+  ASSERT_EQ(GroupCommitted(), high_);
+
+  TempDir dir;
+  auto store = CheckpointStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  auto second = DedupConsumer::Create(**store, Options(), {});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  const auto all_known = [&] {
+    const auto positions = (*second)->Positions();
+    if (positions.size() != static_cast<std::size_t>(kPartitions)) return false;
+    return std::all_of(positions.begin(), positions.end(), [](const auto& p) { return p.lag().has_value(); });
+  };
+  Status st = DriveUntil({[&] { return (*second)->RunFor(20ms); }}, all_known, 30s);
+  ASSERT_TRUE(st.ok()) << "the lag of a partition with nothing to process stayed unknown: " << st.ToString();
+  for (const auto& p : (*second)->Positions()) {
+    const std::string where = p.tp.ToString();
+    EXPECT_FALSE(p.next.has_value()) << where;
+    EXPECT_FALSE(p.checkpointed.has_value()) << where;
+    ASSERT_TRUE(p.end_reached.has_value()) << where;
+    EXPECT_EQ(p.end_reached->value(), high_.at(p.tp.partition.value())) << where;
+    EXPECT_EQ(p.lag(), 0) << where;
+  }
+  EXPECT_EQ((*second)->stats().engine.records, 0u);
   ASSERT_TRUE((*second)->Close(30s).ok());
 }
 

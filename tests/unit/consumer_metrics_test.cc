@@ -89,6 +89,40 @@ TEST(ConsumerMetrics, CountersFollowStatsAndPartitionsComeAndGo) {
   EXPECT_FALSE(DedupConsumerMetrics::Create(r).ok());  // names taken
 }
 
+// The lag is measured from the partition's position: the next offset to
+// process, else the restored checkpoint, else where librdkafka last
+// reported the partition's end; without any of them, or without a high
+// watermark, the series is absent rather than a guess.
+TEST(ConsumerMetrics, LagFromNextElseCheckpointElseTheEndReached) {
+  const TopicPartition tp{Topic("in"), Partition(0)};
+  PartitionPosition p{tp, std::nullopt, std::nullopt};
+  EXPECT_EQ(p.lag(), std::nullopt);
+  p.high_watermark = Offset(100);
+  EXPECT_EQ(p.lag(), std::nullopt);
+  p.end_reached = Offset(100);
+  EXPECT_EQ(p.lag(), 0);
+  p.checkpointed = Offset(60);
+  EXPECT_EQ(p.lag(), 40);
+  p.next = Offset(90);
+  EXPECT_EQ(p.lag(), 10);
+  p.next = Offset(120);  // a high watermark older than the position
+  EXPECT_EQ(p.lag(), 0);
+
+  metrics::Registry r;
+  auto m = DedupConsumerMetrics::Create(r);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  PartitionPosition caught_up{tp, std::nullopt, std::nullopt};
+  caught_up.high_watermark = Offset(7);
+  caught_up.end_reached = Offset(7);
+  PartitionPosition unknown{TopicPartition{Topic("in"), Partition(1)}, std::nullopt, std::nullopt};
+  unknown.high_watermark = Offset(7);
+  const std::vector<PartitionPosition> both = {caught_up, unknown};
+  (*m)->Update(DedupConsumerStats{}, both);
+  const std::string text = r.Render();
+  EXPECT_TRUE(Has(text, "exactly_consumer_lag_records{topic=\"in\",partition=\"0\"} 0")) << text;
+  EXPECT_EQ(text.find("exactly_consumer_lag_records{topic=\"in\",partition=\"1\"}"), std::string::npos) << text;
+}
+
 TEST(ConsumerMetrics, AdapterMayDieBeforeTheRegistry) {
   metrics::Registry r;
   {

@@ -243,12 +243,9 @@ void DedupConsumerMetrics::Update(const DedupConsumerStats& s, std::span<const P
     if (p.next) set(m.next, static_cast<double>(p.next->value()));
     if (p.checkpointed) set(m.checkpointed, static_cast<double>(p.checkpointed->value()));
     set(m.partition_producers, static_cast<double>(p.producers));
-    if (p.high_watermark) {
-      // Before the first record is processed the position is unknown; the
-      // lag is then reported once a record has been processed.
-      const std::int64_t from = p.next ? p.next->value() : (p.checkpointed ? p.checkpointed->value() : -1);
-      if (from >= 0) set(m.lag, static_cast<double>(std::max<std::int64_t>(0, p.high_watermark->value() - from)));
-    }
+    // Unknown until the partition processed a record, was restored from a
+    // checkpoint or reached its end.
+    if (const auto lag = p.lag()) set(m.lag, static_cast<double>(*lag));
     now.insert(std::move(key));
   }
   for (const auto& key : m.rendered) {

@@ -162,7 +162,10 @@ void DedupConsumer::Impl::Process(const KafkaMessage& msg) {
 }
 
 void DedupConsumer::Impl::HandleEvent(const KafkaMessage& msg) {
-  if (msg.partition_eof()) return;
+  if (msg.partition_eof()) {
+    if (Entry* e = Lookup(msg.topic(), msg.partition())) e->end_reached = msg.offset();
+    return;
+  }
   const Status st = msg.status();
   // With auto.offset.reset=error librdkafka reports an out-of-range
   // position instead of jumping: input was lost (e.g. to retention), and
@@ -214,6 +217,9 @@ Result<std::unique_ptr<DedupConsumer>> DedupConsumer::Create(CheckpointStore& st
   // Without a checkpoint or a committed offset, start from the beginning:
   // a dedup consumer must not skip data by default.
   if (!config.Has("auto.offset.reset")) config.Set("auto.offset.reset", "earliest");
+  // A partition with nothing to process (taken over caught up, without a
+  // local checkpoint) otherwise has no known position, and so no lag.
+  if (!config.Has("enable.partition.eof")) config.Set("enable.partition.eof", "true");
 
   auto impl = std::make_unique<Impl>(store, std::move(options), std::move(hooks));
   auto txn = store.BeginApp(impl->options.app);
@@ -339,6 +345,7 @@ std::vector<PartitionPosition> DedupConsumer::Positions() const {
   for (const auto& e : impl_->entries) {
     PartitionPosition p{e->tp, e->next, e->checkpointed};
     if (impl_->consumer) p.high_watermark = impl_->consumer->CachedHighWatermark(e->tp);
+    p.end_reached = e->end_reached;
     p.producers = impl_->engine.ProducerCount(e->tp);
     out.push_back(std::move(p));
   }
@@ -346,5 +353,11 @@ std::vector<PartitionPosition> DedupConsumer::Positions() const {
 }
 
 Status DedupConsumer::stop_error() const { return impl_->stop_error; }
+
+std::optional<std::int64_t> PartitionPosition::lag() const noexcept {
+  const std::optional<Offset>& at = next ? next : (checkpointed ? checkpointed : end_reached);
+  if (!high_watermark || !at) return std::nullopt;
+  return std::max<std::int64_t>(0, high_watermark->value() - at->value());
+}
 
 }  // namespace exactly::kafka

@@ -34,6 +34,7 @@ struct DedupConsumer::Impl final : RebalanceListener {
     std::optional<Offset> next;          // next offset to process
     std::optional<Offset> checkpointed;  // last checkpointed next offset
     std::optional<Offset> first;         // first offset processed since assignment
+    std::optional<Offset> end_reached;   // librdkafka's last end-of-partition event
     bool dirty = false;                  // processed records since the last checkpoint
     bool pending = false;                // covered by the pipelined checkpoint in flight
     bool resumed = false;                // the first record after a (re)start was seen

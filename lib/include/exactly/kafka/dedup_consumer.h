@@ -14,7 +14,10 @@
 //   checkpointed starts at the group's committed offset, else where
 //   `auto.offset.reset` says (the DedupConsumer defaults it to
 //   `earliest`). The store is the source of truth; the offsets committed
-//   to Kafka only let standard lag tools see progress.
+//   to Kafka only let standard lag tools see progress. It also defaults
+//   `enable.partition.eof` to true: the end-of-partition event gives a
+//   partition with nothing to process a position (PartitionPosition::
+//   end_reached), so its lag is known.
 // - Checkpoint = pre-checkpoint hook (the application flushes its outputs
 //   and waits for their acknowledgement) -> one atomic store Commit
 //   covering every partition that processed records since the last one,
@@ -187,6 +190,17 @@ struct PartitionPosition {
   // (nullopt before one); lag = high_watermark - next.
   std::optional<Offset> high_watermark = std::nullopt;
   std::size_t producers = 0;  // tracked producers
+  // Where librdkafka last reported the end of the partition (its
+  // enable.partition.eof event, on unless the configuration turns it off):
+  // the position of a partition that had nothing to process since it was
+  // assigned, which has neither `next` nor (without a local checkpoint)
+  // `checkpointed`.
+  std::optional<Offset> end_reached = std::nullopt;
+
+  // high_watermark minus the partition's position (next, else
+  // checkpointed, else end_reached), at least 0; nullopt while either is
+  // unknown.
+  std::optional<std::int64_t> lag() const noexcept;
 };
 
 class DedupConsumer {
