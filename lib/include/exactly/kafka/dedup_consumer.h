@@ -187,7 +187,7 @@ struct PartitionPosition {
   std::optional<Offset> next;
   std::optional<Offset> checkpointed;
   // The partition's high watermark as of librdkafka's last fetch response
-  // (nullopt before one); lag = high_watermark - next.
+  // (nullopt before one); see lag().
   std::optional<Offset> high_watermark = std::nullopt;
   std::size_t producers = 0;  // tracked producers
   // Where librdkafka last reported the end of the partition (its
