@@ -173,22 +173,15 @@ void Finish(Measurement& m, const Input& in, std::chrono::steady_clock::time_poi
 std::uint64_t CopyRecords(kafka::Consumer& consumer, kafka::Producer& producer, const std::string& output,
                           std::uint64_t records, const std::function<void()>& on_first) {
   std::uint64_t n = 0, bytes = 0;
-  std::size_t bytes_since_poll = 0;
   while (n < records) {
     auto msg = Check(consumer.Poll(100ms), "poll");
     if (msg.empty() || !msg.ok()) continue;
     if (n == 0) on_first();
+    // Produce() itself serves the delivery reports that free the copies
+    // (kafka::Producer::kServeReportsEveryRecords / kServeReportsEveryBytes).
     Check(producer.Produce({output, msg.partition(), msg.key(), msg.value(), msg.headers()}, 60s), "pipe produce");
-    // Delivery reports free the produced copies: serve them every 1024
-    // records, or every 16 MiB for large records (else a run of large
-    // messages would hold all its output in memory until the flush).
-    const std::size_t size = msg.value() ? msg.value()->size() : 0;
-    bytes += size;
-    bytes_since_poll += size;
-    if (++n % 1024 == 0 || bytes_since_poll >= (16u << 20)) {
-      (void)producer.Poll(0ms);
-      bytes_since_poll = 0;
-    }
+    bytes += msg.value() ? msg.value()->size() : 0;
+    ++n;
   }
   return bytes;
 }

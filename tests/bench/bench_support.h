@@ -126,8 +126,9 @@ void Finish(Measurement& m, const Input& input, std::chrono::steady_clock::time_
             std::uint64_t disk0, const ThreadSample& threads0);
 
 // The bare pipe's loop: copies `records` records from `consumer` to
-// `output` as they are (partition, key, value, headers), serving delivery
-// reports every 1024 records or 16 MiB; `on_first` runs once the first
+// `output` as they are (partition, key, value, headers), the producer
+// serving delivery reports as it goes (every 1024 records or 16 MiB, as
+// kafka::Producer does by itself); `on_first` runs once the first
 // record is consumed, before it is produced (where a clock starts).
 // Returns the value bytes copied. Exits the process on an error.
 std::uint64_t CopyRecords(kafka::Consumer& consumer, kafka::Producer& producer, const std::string& output,

@@ -31,10 +31,15 @@ std::string RoleOf(std::string_view name, std::string_view main_name) {
 
 }  // namespace
 
+std::uint64_t MinorFaults() {
+  rusage usage{};
+  if (::getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return static_cast<std::uint64_t>(usage.ru_minflt);
+}
+
 ThreadSample SampleThreads() {
   ThreadSample s;
-  rusage usage{};
-  if (::getrusage(RUSAGE_SELF, &usage) == 0) s.minor_faults = static_cast<std::uint64_t>(usage.ru_minflt);
+  s.minor_faults = MinorFaults();
   static const long ticks = ::sysconf(_SC_CLK_TCK);
   const std::string main_name = ReadLine("/proc/self/comm");
   std::error_code ec;

@@ -37,10 +37,13 @@ struct ThreadSample {
     double cpu_s = 0;
   };
   std::map<int, Thread> by_tid;
-  std::uint64_t minor_faults = 0;  // the process's, so far (getrusage)
+  std::uint64_t minor_faults = 0;  // the process's, so far (MinorFaults)
 };
 
 ThreadSample SampleThreads();
+
+// The process's minor page faults so far (getrusage).
+std::uint64_t MinorFaults();
 
 // CPU seconds by role between two samples of the same process: threads in
 // both count their difference, threads only in `to` all of theirs; what

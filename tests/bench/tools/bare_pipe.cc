@@ -24,7 +24,6 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include "bench_support.h"
@@ -38,21 +37,6 @@ using namespace std::chrono_literals;
 using namespace exactly;
 using namespace exactly::bench;
 using Clock = std::chrono::steady_clock;
-
-std::uint64_t MinorFaults() {
-  std::ifstream in("/proc/self/stat");
-  std::string line;
-  std::getline(in, line);
-  // Field 10 (minflt), counting from the one after the ")" that ends the
-  // command name as field 3.
-  std::istringstream rest(line.substr(line.rfind(')') + 1));
-  std::string field;
-  std::uint64_t faults = 0;
-  for (int i = 3; i <= 10 && rest >> field; ++i) {
-    if (i == 10) faults = std::stoull(field);
-  }
-  return faults;
-}
 
 std::uint64_t PeakRssKib() {
   std::ifstream in("/proc/self/status");
