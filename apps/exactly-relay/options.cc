@@ -69,6 +69,7 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
   kafka::RelayOptions& r = o.relay;
   std::string config_file, unstamped = "pass", max_buffer_bytes, max_message_bytes, producer_ttl;
   std::uint64_t output_epoch = 0, checkpoint_interval_ms = 1000, flush_timeout_ms = 30000;
+  std::uint64_t checkpoint_alignment_ms = 100;
   std::uint64_t max_chunk_span = 0, max_chunks = 0, metrics_port = 0, producer_cache = 0;
   std::string log_format = "text", log_level = "info";
 
@@ -92,6 +93,9 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
      "time between checkpoints (default 1000)")
     ("checkpoint-records", po::value(&r.checkpoint_records)->value_name("N"),
      "also checkpoint after every N input records (default 0: by time only)")
+    ("checkpoint-alignment-ms", po::value(&checkpoint_alignment_ms)->value_name("MS"),
+     "a checkpoint due while chunked messages are half-way waits up to MS for them to complete, so it need "
+     "not write their chunks; meanwhile partitions with nothing in progress pause (default 100; 0: never wait)")
     ("flush-timeout-ms", po::value(&flush_timeout_ms)->value_name("MS"),
      "bound on the wait for a checkpoint's output acknowledgements; past it the checkpoint fails and the "
      "relay rewinds (default 30000). Deliveries themselves never time out, so the output stays in order")
@@ -164,6 +168,11 @@ Result<AppOptions> Parse(int argc, const char* const* argv, std::string* help_te
   o.sync = vm.count("no-sync") == 0;
   r.output_epoch = Epoch(output_epoch);
   r.checkpoint_interval = std::chrono::milliseconds(checkpoint_interval_ms);
+  if (checkpoint_alignment_ms > 3'600'000) {
+    return Status::InvalidArgument(
+        fmt::format("--checkpoint-alignment-ms: {} is over an hour; give at most 3600000", checkpoint_alignment_ms));
+  }
+  r.checkpoint_alignment = std::chrono::milliseconds(checkpoint_alignment_ms);
   r.flush_timeout = std::chrono::milliseconds(flush_timeout_ms);
   if (flush_timeout_ms == 0) return Status::InvalidArgument("--flush-timeout-ms must be positive");
   if (checkpoint_interval_ms == 0 && r.checkpoint_records == 0) {

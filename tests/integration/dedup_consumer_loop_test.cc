@@ -452,6 +452,12 @@ TEST(DedupConsumerOptions, BadOptionsAreRefused) {
   o.checkpoint_interval = 0ms;
   EXPECT_EQ(create(o).code(), Code::kInvalidArgument);  // no checkpoint trigger
   o = options();
+  o.checkpoint_alignment = -1ms;
+  EXPECT_EQ(create(o).code(), Code::kInvalidArgument);
+  o = options();
+  o.checkpoint_alignment = 0ms;  // off
+  EXPECT_TRUE(create(o).ok());
+  o = options();
   o.app = "";
   EXPECT_FALSE(create(o).ok());
   o = options();

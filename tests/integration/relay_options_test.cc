@@ -2,8 +2,8 @@
 //
 // exactly-relay's option parser (apps/exactly-relay/options.cc): the
 // sample configuration committed in docs/exactly-relay.conf parses, with
-// every value where the README says; the metrics and logging options are
-// validated.
+// every value where the README says; the metrics, logging and checkpoint
+// alignment options are validated.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -39,6 +39,7 @@ TEST(RelayOptions, SampleConfigFileParses) {
   EXPECT_EQ(o->log_level, apps::LogLevel::kInfo);
   EXPECT_EQ(o->status_interval_ms, 10000u);
   EXPECT_EQ(o->relay.engine.max_buffer_bytes, 256ull << 20);
+  EXPECT_EQ(o->relay.checkpoint_alignment, std::chrono::milliseconds(100));
   for (const auto* config : {&o->relay.consumer_config, &o->relay.producer_config}) {
     EXPECT_EQ(config->Get("security.protocol"), "SASL_SSL");
     EXPECT_EQ(config->Get("sasl.mechanisms"), "SCRAM-SHA-512");
@@ -73,6 +74,14 @@ TEST(RelayOptions, MetricsAndLoggingOptions) {
   EXPECT_FALSE(with({"--metrics-port", "-1"}).ok());
   EXPECT_FALSE(with({"--log-format", "xml"}).ok());
   EXPECT_FALSE(with({"--log-level", "trace"}).ok());
+  EXPECT_EQ(defaults->relay.checkpoint_alignment, std::chrono::milliseconds(100));
+  auto off = with({"--checkpoint-alignment-ms", "0"});
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(off->relay.checkpoint_alignment, std::chrono::milliseconds(0));
+  EXPECT_FALSE(with({"--checkpoint-alignment-ms", "-5"}).ok());
+  const auto too_long = with({"--checkpoint-alignment-ms", "3600001"});
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_NE(too_long.status().message().find("checkpoint-alignment-ms"), std::string_view::npos);
   auto debug = with({"--log-level", "debug", "--metrics-port", "9464"});
   ASSERT_TRUE(debug.ok());
   EXPECT_EQ(debug->log_level, apps::LogLevel::kDebug);

@@ -392,6 +392,7 @@ PartitionState WithoutMaxTimestamp(PartitionState s) {
 
 TEST(EngineChanges, RebuiltStateFromChangesEqualsSnapshot) {
   int checks = 0;
+  int uncollected_checks = 0;
   Rebuilder totals;
   for (std::uint64_t seed : {11u, 12u, 13u}) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -419,7 +420,13 @@ TEST(EngineChanges, RebuiltStateFromChangesEqualsSnapshot) {
       if (rng() % 7 == 0) {
         for (const TopicPartition& tp : engine.Partitions()) {
           Rebuilder& r = rebuilt[tp];
+          const std::size_t uncollected = engine.UncollectedChunks(tp);
+          const int added_before = r.added;
           engine.CollectChanges(tp, r);
+          ASSERT_EQ(static_cast<std::size_t>(r.added - added_before), uncollected)
+              << "UncollectedChunks counts what CollectChanges reports, after record #" << i;
+          ASSERT_EQ(engine.UncollectedChunks(tp), 0u);
+          if (uncollected > 0) ++uncollected_checks;
           ASSERT_EQ(WithoutMaxTimestamp(r.state()), WithoutMaxTimestamp(engine.Snapshot(tp)))
               << "after record #" << i << " in " << tp.ToString();
           ++checks;
@@ -438,6 +445,7 @@ TEST(EngineChanges, RebuiltStateFromChangesEqualsSnapshot) {
     }
   }
   EXPECT_GT(checks, 300);
+  EXPECT_GT(uncollected_checks, 30);
   EXPECT_GT(totals.changed, 0);
   EXPECT_GT(totals.erased, 0);
   EXPECT_GT(totals.added, 0);
@@ -601,8 +609,10 @@ TEST(EngineChanges, RestoreMarksThePartitionClean) {
   EngineHarness a;
   a.Feed(RecordBuilder(1).Value("v").Stamp("p", 0, 5).Build());
   a.Feed(MakeChunks("q", 0, 1, {"a", "b"}, 2)[0]);
+  EXPECT_EQ(a.engine.UncollectedChunks(tp), 1u);
   Engine b;
   ASSERT_TRUE(b.Restore(tp, a.engine.Snapshot(tp)).ok());
+  EXPECT_EQ(b.UncollectedChunks(tp), 0u) << "restored chunks are in the checkpoint already";
   Rebuilder r;
   b.CollectChanges(tp, r);
   EXPECT_EQ(r.changed + r.erased + r.added + r.removed, 0);
@@ -613,6 +623,7 @@ TEST(EngineChanges, CollectChangesOfUnknownPartitionReportsNothing) {
   Rebuilder r;
   engine.CollectChanges(TopicPartition{Topic("none"), Partition(0)}, r);
   EXPECT_EQ(r.changed + r.erased + r.added + r.removed, 0);
+  EXPECT_EQ(engine.UncollectedChunks(TopicPartition{Topic("none"), Partition(0)}), 0u);
 }
 
 }  // namespace

@@ -255,6 +255,11 @@ class Engine {
   // The number of the last CollectChanges of `tp` (0: none yet), for callers
   // that collect through a store (Checkpoint::AddPartition).
   std::uint64_t LastCollection(const TopicPartition& tp) const;
+  // Chunks held in `tp`'s messages in progress that no CollectChanges has
+  // reported yet: what the partition's next checkpoint would have to
+  // write besides producers (0 for an unknown partition). Constant time,
+  // for a caller choosing when to checkpoint.
+  std::size_t UncollectedChunks(const TopicPartition& tp) const;
 
   // Forgets producers idle longer than the TTL, judged against the
   // largest record timestamp seen in the partition (never the wall clock),

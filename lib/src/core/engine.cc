@@ -349,6 +349,8 @@ Outcome Engine::Impl::AddChunk(PartitionData& pd, ProducerEntry& pe, const Recor
     c.bytes.assign(value);
   }
   p.chunks.emplace(index, std::move(c));
+  ++p.uncollected;
+  ++pd.uncollected_chunks;
   p.bytes += len;
   p.meta_bytes += meta;
   pd.buffered_bytes += cost;
@@ -473,6 +475,7 @@ void Engine::Impl::RemoveInProgress(PartitionData& pd, ProducerEntry& pe) {
   InProgress& p = *pe.in_progress;
   pd.by_first_offset.erase(p.header.first_offset.value());
   pd.buffered_bytes -= p.HeldBytes();
+  pd.uncollected_chunks -= p.uncollected;
   if (p.reported) pd.removed_messages.emplace_back(p.header.producer, p.header.stamp);
   spares.Give(std::move(p.prefix));
   pe.in_progress.reset();

@@ -188,6 +188,7 @@ struct InProgress {
   std::uint32_t crc_prefix = 0;
   std::uint32_t prefix_chunks = 0;
   bool reported = false;  // some chunk reached a ChangeVisitor: removal must be reported
+  std::uint32_t uncollected = 0;  // chunks held that no ChangeVisitor has seen
   ProducerEntry* owner = nullptr;
 
   std::string_view View(const HeldChunk& c) const {
@@ -284,6 +285,7 @@ struct PartitionData {
   // In-progress messages by first offset: the order both bounds abandon in.
   std::map<std::int64_t, InProgress*> by_first_offset;
   std::uint64_t buffered_bytes = 0;
+  std::size_t uncollected_chunks = 0;  // the sum of InProgress::uncollected
   TimestampMs max_timestamp{INT64_MIN};
   // Change tracking for CollectChanges. Pointers into `producers` stay valid
   // because its entries never move; entries are erased only by

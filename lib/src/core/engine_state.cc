@@ -160,14 +160,22 @@ std::uint64_t Engine::CollectChanges(const TopicPartition& tp, ChangeVisitor& vi
   }
   pd->dirty.clear();
   for (const auto& [first, p] : pd->by_first_offset) {
+    if (p->uncollected == 0) continue;  // all reported already
     for (auto& [i, c] : p->chunks) {
       if (c.reported) continue;
       visitor.ChunkAdded(p->header, ViewOf(*p, c));
       c.reported = true;
       p->reported = true;
     }
+    pd->uncollected_chunks -= p->uncollected;
+    p->uncollected = 0;
   }
   return collection;
+}
+
+std::size_t Engine::UncollectedChunks(const TopicPartition& tp) const {
+  const PartitionData* pd = impl_->FindPartition(tp);
+  return pd ? pd->uncollected_chunks : 0;
 }
 
 std::size_t Engine::PurgeExpired(const TopicPartition& tp, std::size_t budget) {

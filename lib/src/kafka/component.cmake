@@ -12,6 +12,7 @@ add_library(exactly_kafka STATIC
             ${CMAKE_CURRENT_LIST_DIR}/read_back.cc
             ${CMAKE_CURRENT_LIST_DIR}/dedup_consumer.cc
             ${CMAKE_CURRENT_LIST_DIR}/dedup_checkpoint.cc
+            ${CMAKE_CURRENT_LIST_DIR}/dedup_alignment.cc
             ${CMAKE_CURRENT_LIST_DIR}/dedup_rebalance.cc
             ${CMAKE_CURRENT_LIST_DIR}/relay.cc
             ${CMAKE_CURRENT_LIST_DIR}/relay_output.cc

@@ -51,6 +51,7 @@ struct CheckpointClock {
 struct DedupConsumerMetrics::Impl {
   Mirror processed, polled, skipped, rewinds, checkpoints_ok, checkpoints_failed, offset_commit_failures;
   Mirror assignments, revocations, lost;
+  Mirror alignments_aligned, alignments_expired;
   Mirror duplicate, stale, malformed, chunk_duplicate, unstamped_passed, unstamped_dropped, abandoned_chunks;
   std::vector<Mirror> malformed_by_reason;
   Mirror delivered, delivered_chunked, corrupt, abandoned, gaps, expired, dead_lettered;
@@ -122,6 +123,13 @@ Result<std::unique_ptr<DedupConsumerMetrics>> DedupConsumerMetrics::Create(metri
   EXACTLY_ASSIGN(m.checkpoints_ok.counter, (*checkpoints)->With({"ok"}));
   EXACTLY_ASSIGN(m.checkpoints_failed.counter, (*checkpoints)->With({"failed"}));
   EXACTLY_ASSIGN(m.rewinds.counter, One(r.AddCounter("exactly_rewinds_total", "Rewinds to the last checkpoint."), {}));
+  auto alignments = r.AddCounter("exactly_checkpoint_alignments_total",
+                                 "Due checkpoints that waited for chunked messages in progress to complete, by "
+                                 "result: aligned (no chunks to write) or expired (a bound reached first).",
+                                 {"result"});
+  if (!alignments.ok()) return alignments.status();
+  EXACTLY_ASSIGN(m.alignments_aligned.counter, (*alignments)->With({"aligned"}));
+  EXACTLY_ASSIGN(m.alignments_expired.counter, (*alignments)->With({"expired"}));
   EXACTLY_ASSIGN(m.offset_commit_failures.counter,
                  One(r.AddCounter("exactly_offset_commit_failures_total",
                                   "Offset commits to the consumer group that failed (made again later; the state "
@@ -212,6 +220,8 @@ void DedupConsumerMetrics::Update(const DedupConsumerStats& s, std::span<const P
   m.checkpoints_ok.Copy(s.checkpoints);
   m.checkpoints_failed.Copy(s.checkpoint_failures);
   m.rewinds.Copy(s.rewinds);
+  m.alignments_aligned.Copy(s.checkpoint_alignments - s.checkpoint_alignments_expired);
+  m.alignments_expired.Copy(s.checkpoint_alignments_expired);
   m.offset_commit_failures.Copy(s.offset_commit_failures);
   m.assignments.Copy(s.assignments);
   m.revocations.Copy(s.revocations);

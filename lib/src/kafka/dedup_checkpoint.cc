@@ -32,6 +32,7 @@ auto Guard(std::string_view what, F&& f) -> decltype(f()) {
 
 Status DedupConsumer::Impl::DoCheckpoint(std::chrono::milliseconds hook_timeout) {
   const auto start = Clock::now();
+  EndAlignment();
   last_attempt = start;
   records_since_checkpoint = 0;
   if (!stop_error.ok()) return stop_error;
@@ -124,6 +125,7 @@ void DedupConsumer::Impl::CommitToKafka(std::vector<TopicPartitionOffset> offset
 
 Status DedupConsumer::Impl::StartCheckpoint() {
   const auto start = Clock::now();
+  EndAlignment();
   last_attempt = start;
   records_since_checkpoint = 0;
   if (!stop_error.ok()) return stop_error;
@@ -238,10 +240,14 @@ void DedupConsumer::Impl::Rewind(std::string_view why) {
   // reloaded, or the reload could miss it and later deltas would build on
   // the wrong base. Whatever it returned, the store says what is saved.
   if (committing.valid()) (void)committing.get();
+  EndAlignment();
   std::vector<TopicPartitionOffset> seeks;
   for (auto& owned : entries) {
     Entry* e = owned.get();
+    // Records of a partition left where it was may still wait, to be
+    // processed in order; the others are delivered again after the seek.
     if (!e->dirty && !e->pending) continue;
+    DropHeld(e->tp);
     e->dirty = false;
     e->pending = false;
     e->resumed = false;

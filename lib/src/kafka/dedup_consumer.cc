@@ -45,6 +45,9 @@ Status CheckOptions(const DedupConsumerOptions& o) {
       o.seek_timeout.count() <= 0) {
     return Status::InvalidArgument("negative or zero timeout in the consumer options");
   }
+  if (o.checkpoint_alignment.count() < 0) {
+    return Status::InvalidArgument("negative checkpoint_alignment (0 turns aligned checkpoints off)");
+  }
   if (o.checkpoint_interval.count() == 0 && o.checkpoint_records == 0) {
     return Status::InvalidArgument("give a checkpoint interval, a checkpoint record count, or both");
   }
@@ -87,6 +90,7 @@ DedupConsumer::Impl::Entry* DedupConsumer::Impl::Lookup(std::string_view topic, 
 }
 
 void DedupConsumer::Impl::Remove(const TopicPartition& tp) {
+  DropHeld(tp);
   cached = nullptr;
   std::erase_if(dirty, [&](const Entry* e) { return e->tp == tp; });
   std::erase_if(entries, [&](const std::unique_ptr<Entry>& e) { return e->tp == tp; });
@@ -151,6 +155,10 @@ void DedupConsumer::Impl::Process(const KafkaMessage& msg) {
   }
   e->next = Offset(record.offset.value() + 1);
   ++records_since_checkpoint;
+  if (aligning && !e->aligned && engine.UncollectedChunks(e->tp) == 0) {
+    e->aligned = true;  // its messages in progress completed: from now on it waits
+    newly_aligned = true;
+  }
   if (!handled.ok()) {
     const std::string where = fmt::format("handler failed at {}@{}", e->tp.ToString(), record.offset.value());
     if (handled.retryable()) {
@@ -256,22 +264,28 @@ Status DedupConsumer::RunFor(std::chrono::milliseconds duration) {
       s.next_pending_check = now + kPendingCheckInterval;
       (void)s.FinishPending(/*flushed=*/false);  // failures are logged and rewound
     }
-    if (s.CheckpointDue(now)) {
-      if (!s.Pipelined()) {
-        (void)s.DoCheckpoint(s.options.hook_timeout);
-        continue;
-      }
-      // One pipelined checkpoint at a time: otherwise keep processing
-      // while the previous one waits for its acknowledgements.
-      if (!s.pending) {
+    // Records that waited for the last checkpoint go first, in order.
+    if (!s.aligning && !s.held.empty()) {
+      s.ReleaseHeld();
+      continue;
+    }
+    // One pipelined checkpoint at a time: while the previous one waits for
+    // its acknowledgements, keep processing.
+    if (s.CheckpointDue(now) && (!s.Pipelined() || !s.pending) && s.ReadyToCheckpoint(now)) {
+      if (s.Pipelined()) {
         (void)s.StartCheckpoint();
-        continue;
+      } else {
+        (void)s.DoCheckpoint(s.options.hook_timeout);
       }
+      continue;
     }
     auto wait = std::min(s.options.poll_timeout, std::max(Until(deadline, now), milliseconds(0)));
     // With a checkpoint waiting for acknowledgements, do not sleep long in
     // an idle poll: it would delay the commit.
     if (s.pending) wait = std::min(wait, 5 * kPendingCheckInterval);
+    // Aligning: not past the bound of the wait.
+    if (s.aligning) wait = std::min(wait, std::max(Until(s.align_started + s.options.checkpoint_alignment, now),
+                                                   milliseconds(0)));
     for (int i = 0; i < kBurst; ++i) {
       auto msg = s.consumer->Poll(wait);
       if (!msg.ok()) {
@@ -289,11 +303,17 @@ Status DedupConsumer::RunFor(std::chrono::milliseconds duration) {
         s.HandleEvent(*msg);
         continue;
       }
+      if (s.Hold(*msg)) {
+        if (s.held_bytes >= s.options.checkpoint_alignment_bytes) break;
+        continue;
+      }
       s.Process(*msg);
       if (!s.stop_error.ok() || s.resume_at > now) break;
+      if (s.newly_aligned) break;  // perhaps the last one: see whether the checkpoint can go
       // A checkpoint is due by record count (unless one is still pending).
+      // (While aligning, partitions becoming aligned say when to look.)
       if (s.options.checkpoint_records > 0 && s.records_since_checkpoint >= s.options.checkpoint_records &&
-          !s.pending) {
+          !s.pending && !s.aligning) {
         break;
       }
     }
@@ -336,6 +356,7 @@ DedupConsumerStats DedupConsumer::stats() const {
   st.in_progress_messages = impl_->engine.InProgressCount();
   st.in_progress_bytes = impl_->engine.BufferedBytes();
   st.reassembly_reserve_bytes = impl_->engine.ReassemblyReserveBytes();
+  st.waiting_records = impl_->held.size();
   return st;
 }
 

@@ -10,6 +10,7 @@
 #include <future>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,10 @@ struct DedupConsumer::Impl final : RebalanceListener {
     // The engine's change collection in the checkpoint being built or in
     // flight: once committed, the engine may evict what it reported.
     std::uint64_t collection = 0;
+    // Aligning: nothing of this partition is left for the due checkpoint
+    // to write but producers, so its new records wait in `held`.
+    bool aligned = false;
+    std::size_t held = 0;  // its records in `held`
   };
 
   Impl(CheckpointStore& s, DedupConsumerOptions o, DedupConsumerHooks h)
@@ -73,6 +78,28 @@ struct DedupConsumer::Impl final : RebalanceListener {
   Entry* Find(const TopicPartition& tp);
   void Remove(const TopicPartition& tp);
   bool CheckpointDue(Clock::time_point now) const;
+
+  // --- aligned checkpoints (dedup_alignment.cc) ---
+  // A polled record waiting for the due checkpoint, unprocessed.
+  struct Held {
+    KafkaMessage msg;
+    std::uint64_t bytes;  // counted against checkpoint_alignment_bytes
+  };
+  // With a checkpoint due: starts aligning the first time, and says
+  // whether the checkpoint is to be taken now (aligned, or a bound hit).
+  bool ReadyToCheckpoint(Clock::time_point now);
+  // Takes `msg` into `held` when its partition must not process it yet
+  // (aligned, or records of it already held). False: process it.
+  bool Hold(KafkaMessage& msg);
+  // Any checkpoint (or rewind) ends the alignment; held records stay,
+  // for ReleaseHeld.
+  void EndAlignment();
+  // Processes held records, oldest first, until none are left or a
+  // rewind or stop intervenes.
+  void ReleaseHeld();
+  // Forgets the held records of `tp`: its position was reset (seek,
+  // assignment, removal), so librdkafka delivers them again if it owns it.
+  void DropHeld(const TopicPartition& tp);
 
   // --- checkpoints (dedup_checkpoint.cc) ---
   // A checkpoint built, waiting for its outputs to be acknowledged.
@@ -134,6 +161,12 @@ struct DedupConsumer::Impl final : RebalanceListener {
   Clock::time_point resume_at{};
   Clock::time_point next_pending_check{};
   std::uint64_t consume_errors = 0;
+
+  bool aligning = false;
+  bool newly_aligned = false;  // a partition became aligned: time to look again
+  Clock::time_point align_started{};
+  std::deque<Held> held;
+  std::uint64_t held_bytes = 0;
 
   // Last: destroyed first, so librdkafka never calls back into a
   // half-destroyed listener.

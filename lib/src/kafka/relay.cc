@@ -177,6 +177,8 @@ Result<std::unique_ptr<Relay>> Relay::Create(CheckpointStore& store, RelayOption
   copts.app = "exactly-relay";
   copts.checkpoint_interval = o.checkpoint_interval;
   copts.checkpoint_records = o.checkpoint_records;
+  copts.checkpoint_alignment = o.checkpoint_alignment;
+  copts.checkpoint_alignment_bytes = o.checkpoint_alignment_bytes;
   copts.hook_timeout = o.flush_timeout;
   copts.log = o.log;
   copts.on_checkpoint = o.on_checkpoint;

@@ -41,6 +41,22 @@
 //   staged write would be invisible to later Gets until committed), so a
 //   checkpoint with staged application writes is synchronous. Revocation,
 //   Checkpoint() and Close() are always synchronous.
+// - Aligned checkpoints: a checkpoint holds the chunks of messages still
+//   in progress (DESIGN.md §4), which with large messages makes up most
+//   of what it writes. So a checkpoint that falls due (by interval or
+//   record count) while some partition has chunks no checkpoint holds yet
+//   first lets those messages complete, for at most
+//   `checkpoint_alignment`: such partitions go on processing until they
+//   have none, while each partition that has none processes nothing
+//   more; its newly polled records wait, unprocessed, until the
+//   checkpoint is taken (as a stream processor aligns checkpoint
+//   barriers). Past the time bound, or once the waiting records reach
+//   `checkpoint_alignment_bytes`, the checkpoint is taken as it stands,
+//   chunks included. Partitions without chunked input are aligned at
+//   once, so they never wait. Revocation, Checkpoint() and Close() do not
+//   wait. Waiting records are processed next, in order; a partition
+//   whose position is reset (rewind, assignment, revocation) drops its
+//   waiting records and librdkafka delivers them again from there.
 // - Rewind: if the hook fails (other than kAborted), a retryable handler
 //   error occurs, or the
 //   store Commit fails retryably, nothing is checkpointed; every partition
@@ -119,6 +135,12 @@ struct DedupConsumerOptions {
   // Checkpoint triggers; at least one must be non-zero.
   std::chrono::milliseconds checkpoint_interval{1000};
   std::uint64_t checkpoint_records = 0;
+  // Aligned checkpoints (see above): how long a due checkpoint may wait
+  // for the chunked messages in progress to complete, and how many bytes
+  // of records of partitions already aligned may wait meanwhile. Past
+  // either bound it is taken with their chunks. 0 ms: never wait.
+  std::chrono::milliseconds checkpoint_alignment{100};
+  std::uint64_t checkpoint_alignment_bytes = 64ull << 20;
   std::chrono::milliseconds hook_timeout{30000};
   std::chrono::milliseconds poll_timeout{100};
   std::chrono::milliseconds seek_timeout{10000};
@@ -162,6 +184,12 @@ struct DedupConsumerStats {
   std::uint64_t checkpoints = 0;     // store commits
   std::uint64_t checkpoint_failures = 0;
   std::uint64_t rewinds = 0;
+  // Due checkpoints that found chunks not yet checkpointed and waited for
+  // their messages to complete (counted when the wait ends); and those of
+  // them taken with chunks after all, a bound of the wait being reached.
+  std::uint64_t checkpoint_alignments = 0;
+  std::uint64_t checkpoint_alignments_expired = 0;
+  std::size_t waiting_records = 0;   // polled, waiting for an aligned checkpoint
   std::uint64_t offset_commit_failures = 0;  // group offset commits refused or not sent (made again later)
   std::uint64_t assignments = 0;     // rebalance callbacks
   std::uint64_t revocations = 0;     // lost ones included

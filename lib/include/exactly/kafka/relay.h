@@ -92,6 +92,9 @@ struct RelayOptions {
   Epoch output_epoch{0};
   std::chrono::milliseconds checkpoint_interval{1000};
   std::uint64_t checkpoint_records = 0;  // 0: by time only
+  // As DedupConsumerOptions (aligned checkpoints; 0 ms: never wait).
+  std::chrono::milliseconds checkpoint_alignment{100};
+  std::uint64_t checkpoint_alignment_bytes = 64ull << 20;
   std::chrono::milliseconds flush_timeout{30000};
   std::chrono::milliseconds metadata_timeout{10000};
   EngineOptions engine;

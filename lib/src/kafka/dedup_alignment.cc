@@ -1,0 +1,87 @@
+// Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
+//
+// DedupConsumer: aligned checkpoints. A due checkpoint waits (boundedly)
+// for chunked messages in progress to complete, so that it need not
+// write their chunks; partitions with nothing left to write hold their
+// new records meanwhile (dedup_consumer.h, "Aligned checkpoints").
+#include <algorithm>
+
+#include "dedup_consumer_impl.h"
+
+namespace exactly::kafka {
+
+namespace {
+// What a held record counts against checkpoint_alignment_bytes besides
+// its key and value: librdkafka's message and our queue entry.
+constexpr std::uint64_t kHeldOverhead = 256;
+}  // namespace
+
+bool DedupConsumer::Impl::ReadyToCheckpoint(Clock::time_point now) {
+  if (options.checkpoint_alignment.count() == 0) return true;
+  bool all = true;
+  for (auto& owned : entries) {
+    Entry& e = *owned;
+    if (!e.aligned) e.aligned = engine.UncollectedChunks(e.tp) == 0;
+    all = all && e.aligned;
+  }
+  newly_aligned = false;
+  if (!aligning) {
+    if (all) return true;  // nothing in progress: no wait, nothing held
+    aligning = true;
+    align_started = now;
+    return false;
+  }
+  if (all) {
+    ++stats.checkpoint_alignments;
+    return true;
+  }
+  if (now - align_started >= options.checkpoint_alignment || held_bytes >= options.checkpoint_alignment_bytes) {
+    ++stats.checkpoint_alignments;
+    ++stats.checkpoint_alignments_expired;
+    return true;
+  }
+  return false;
+}
+
+bool DedupConsumer::Impl::Hold(KafkaMessage& msg) {
+  if (!aligning && held.empty()) return false;
+  Entry* e = Lookup(msg.topic(), msg.partition());
+  // Not owned: Process skips it anyway.
+  if (e == nullptr || (!(aligning && e->aligned) && e->held == 0)) return false;
+  const NullableBytes key = msg.key();
+  const NullableBytes value = msg.value();
+  const std::uint64_t bytes = kHeldOverhead + (key ? key->size() : 0) + (value ? value->size() : 0);
+  held.push_back(Held{std::move(msg), bytes});
+  held_bytes += bytes;
+  ++e->held;
+  return true;
+}
+
+void DedupConsumer::Impl::EndAlignment() {
+  aligning = false;
+  newly_aligned = false;
+  for (auto& owned : entries) owned->aligned = false;
+}
+
+void DedupConsumer::Impl::ReleaseHeld() {
+  while (!held.empty()) {
+    if (!stop_error.ok() || resume_at > Clock::now()) return;  // stopped, or backing off after a rewind
+    Held h = std::move(held.front());
+    held.pop_front();
+    held_bytes -= h.bytes;
+    if (Entry* e = Lookup(h.msg.topic(), h.msg.partition()); e != nullptr && e->held > 0) --e->held;
+    Process(h.msg);
+  }
+}
+
+void DedupConsumer::Impl::DropHeld(const TopicPartition& tp) {
+  if (held.empty()) return;
+  std::erase_if(held, [&](const Held& h) {
+    if (h.msg.partition() != tp.partition || h.msg.topic() != tp.topic.name()) return false;
+    held_bytes -= h.bytes;
+    return true;
+  });
+  if (Entry* e = Find(tp); e != nullptr) e->held = 0;
+}
+
+}  // namespace exactly::kafka
