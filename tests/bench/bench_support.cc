@@ -241,6 +241,7 @@ Measurement RunRelay(kafka::MockCluster& cluster, const Input& input, const std:
   auto store = Check(CheckpointStore::Open(dir.path(), so), "store");
   auto options = RelayOptionsFor(cluster.bootstraps(), group, input.spec.topic, output, run.interval);
   for (const auto& [k, v] : run.consumer_extra.pairs()) options.consumer_config.Set(k, v);
+  if (run.alignment) options.checkpoint_alignment = *run.alignment;
   if (run.queue_messages != 0) {
     options.producer_config.Set("queue.buffering.max.messages", fmt::format("{}", run.queue_messages));
   }
@@ -281,6 +282,8 @@ Measurement RunRelay(kafka::MockCluster& cluster, const Input& input, const std:
   Check(relay->Checkpoint(), "final checkpoint");
   Finish(m, input, t0, c0, disk0, threads0);
   m.checkpoints = relay->stats().consumer.checkpoints;
+  m.alignments = relay->stats().consumer.checkpoint_alignments;
+  m.alignments_expired = relay->stats().consumer.checkpoint_alignments_expired;
   m.checkpoint_ms = seen ? static_cast<double>(in_checkpoints.count()) / 1000.0 / static_cast<double>(seen) : 0.0;
   m.output_records = relay->stats().output_records;
   m.reassembly_allocations = relay->stats().consumer.engine.reassembly_allocations;

@@ -26,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <random>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,6 +104,10 @@ struct Measurement {
   double bytes_per_s = 0;    // input value bytes per second
   double cpu_us = 0;         // process CPU microseconds per input record
   std::uint64_t checkpoints = 0;
+  // Of the due checkpoints, those that waited for chunked messages in
+  // progress, and those of them that reached a bound first.
+  std::uint64_t alignments = 0;
+  std::uint64_t alignments_expired = 0;
   double checkpoint_ms = 0;  // mean trigger-to-commit time of the checkpoints
   std::uint64_t output_records = 0;
   // Bytes the process caused to be written to storage over the window
@@ -154,6 +159,8 @@ struct RelayRun {
   // producer (0: librdkafka's default, 100,000): bounds how far consumption
   // runs ahead of acknowledged output.
   std::uint64_t queue_messages = 0;
+  // RelayOptions::checkpoint_alignment (nullopt: the library's default).
+  std::optional<std::chrono::milliseconds> alignment = std::nullopt;
   // librdkafka properties set on top of the relay's consumer settings.
   kafka::KafkaConfig consumer_extra{};
 };

@@ -43,13 +43,16 @@
 //   relay_chunked_bench [--messages M] [--message-bytes B] [--partitions N]
 //                       [--runs R] [--interval-ms MS] [--queue-kbytes K,...]
 //                       [--json] [--only pipe|relay]
-//                       [--producer-queue-messages Q]
+//                       [--producer-queue-messages Q] [--alignment-ms MS]
 //
 // --producer-queue-messages Q: the relay's output producer's
 // queue.buffering.max.messages (0, the default: librdkafka's 100,000),
 // which bounds how many output records may await acknowledgement, and so
 // how far the relay's consumption runs ahead of its output. The pipe's
 // producer keeps librdkafka's default.
+// --alignment-ms MS: the relay's checkpoint_alignment (default: the
+// library's, 100 ms; 0: checkpoints never wait for messages in progress,
+// so they carry those messages' chunks so far).
 // --only pipe|relay: run one side only (for a profiler: perf record this
 // process), as relay_bench does; the other side's figures are zero.
 //
@@ -75,7 +78,10 @@
 //                  (/proc/self/io write_bytes: the checkpoint store) per
 //                  input value byte; in-progress chunks are part of the
 //                  checkpoint (DESIGN.md §4), so a message spanning a
-//                  checkpoint has its chunks so far written to RocksDB
+//                  checkpoint has its chunks so far written to RocksDB,
+//                  unless the checkpoint waited for it (aligned
+//                  checkpoints, dedup_consumer.h)
+//   alignment_ms   only with --alignment-ms: the relay's setting
 //   target         0.8
 //   load1, cpus, unix_time
 #include <fmt/format.h>
@@ -187,7 +193,7 @@ int main(int argc, char** argv) {
   TuneAllocatorForLongRunningProcess();
   (void)TuneAllocatorForLargeMessages();
   const Flags f(argc, argv, {"messages", "message-bytes", "partitions", "runs", "interval-ms", "queue-kbytes", "only",
-                                 "producer-queue-messages"},
+                                 "producer-queue-messages", "alignment-ms"},
                 {"json"});
   const std::string only = f.Str("only", "");
   if (!only.empty() && only != "pipe" && only != "relay") {
@@ -216,6 +222,7 @@ int main(int argc, char** argv) {
     RelayRun relay_run;
     relay_run.interval = interval;
     relay_run.queue_messages = f.U64("producer-queue-messages", 0);
+    if (f.Has("alignment-ms")) relay_run.alignment = std::chrono::milliseconds(f.U64("alignment-ms", 0));
     if (queue_kbytes != 0) {
       relay_run.consumer_extra.Set("queued.max.messages.kbytes", std::to_string(queue_kbytes));
     }
@@ -243,9 +250,11 @@ int main(int argc, char** argv) {
       relay_disk.push_back(static_cast<double>(q.disk_write_bytes) / static_cast<double>(in.value_bytes));
       std::fprintf(human,
                    "  run %d: pipe %7.1f MB/s %6.0f us CPU/MiB   relay %7.1f MB/s %6.0f us CPU/MiB (%llu checkpoints, "
-                   "%.2f bytes written to the store per input byte)   ratio %.2f\n",
+                   "%llu waited for messages in progress, %llu of them in vain; %.2f bytes written to the store per "
+                   "input byte)   ratio %.2f\n",
                    r, p.bytes_per_s / 1e6, pipe_cpu.back(), q.bytes_per_s / 1e6, relay_cpu.back(),
-                   static_cast<unsigned long long>(q.checkpoints), relay_disk.back(),
+                   static_cast<unsigned long long>(q.checkpoints), static_cast<unsigned long long>(q.alignments),
+                   static_cast<unsigned long long>(q.alignments_expired), relay_disk.back(),
                    p.bytes_per_s > 0 ? q.bytes_per_s / p.bytes_per_s : 0.0);
       std::fprintf(human, "    us CPU/MiB by thread: pipe %s | relay %s\n",
                    ByRole(p, in.value_bytes, pipe_roles).c_str(), ByRole(q, in.value_bytes, relay_roles).c_str());
@@ -268,6 +277,7 @@ int main(int argc, char** argv) {
     j.Int("partitions", static_cast<std::uint64_t>(partitions)).Int("chunk_records", in.records);
     j.Int("chunk_bytes", chunk_bytes).Int("runs", static_cast<std::uint64_t>(runs));
     j.Int("interval_ms", static_cast<std::uint64_t>(interval.count())).Int("queue_kbytes", queue_kbytes);
+    if (relay_run.alignment) j.Int("alignment_ms", static_cast<std::uint64_t>(relay_run.alignment->count()));
     j.Bool("sync", true).Str("baseline", "pipe").Num("baseline_bps", s.baseline).Num("subject_bps", s.subject);
     j.Num("ratio", s.ratio).Num("paired_ratio", s.paired).Num("paired_min", s.paired_min);
     j.Num("paired_max", s.paired_max).Num("baseline_cpu_us", Median(pipe_cpu)).Num("subject_cpu_us", Median(relay_cpu));

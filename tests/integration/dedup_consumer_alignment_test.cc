@@ -253,6 +253,42 @@ TEST_P(DedupAlignmentBoundTest, AMessageThatNeverCompletesEndsTheWaitAtItsBound)
 INSTANTIATE_TEST_SUITE_P(Bounds, DedupAlignmentBoundTest, ::testing::Values(Bound::kTime, Bound::kBytes),
                          [](const auto& p) { return p.param == Bound::kTime ? "Time" : "Bytes"; });
 
+TEST_F(DedupAlignmentTest, CloseProcessesWaitingRecordsBeforeTheFinalCheckpoint) {
+  TempDir dir;
+  auto store = CheckpointStore::Open(dir.path());
+  ASSERT_TRUE(store.ok());
+  std::vector<Seen> seen;
+  auto options = Options("close");
+  options.checkpoint_records = 1;
+  options.checkpoint_alignment = 1h;
+  auto consumer = DedupConsumer::Create(**store, options, Recording(&seen));
+  ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
+  auto next_of = [&](std::int32_t p) -> std::int64_t {
+    for (const auto& pos : (*consumer)->Positions()) {
+      if (pos.tp.partition.value() == p && pos.next) return pos.next->value();
+    }
+    return -1;
+  };
+  auto run_until = [&](const std::function<bool()>& done) {
+    return DriveUntil({[&] { return (*consumer)->RunFor(20ms); }}, done, 30s);
+  };
+  ASSERT_NO_FATAL_FAILURE(Send(0, "slow", 0, relay_demo::FillerText(20'000, 1), 2, /*send=*/1));
+  ASSERT_TRUE(run_until([&] { return next_of(0) == 1; }).ok());
+  for (std::uint64_t s = 0; s < 4; ++s) ASSERT_NO_FATAL_FAILURE(Send(1, "fast", s, "v", 1));
+  ASSERT_TRUE(run_until([&] { return (*consumer)->stats().waiting_records == 4; }).ok());
+  ASSERT_TRUE(seen.empty());
+  ASSERT_TRUE((*consumer)->Close(30s).ok());
+  EXPECT_EQ((*consumer)->stats().waiting_records, 0u);
+  ASSERT_EQ(seen.size(), 4u);
+  for (std::uint64_t s = 0; s < 4; ++s) EXPECT_EQ(seen[s].seq, s);
+  for (const auto& [p, next] : std::map<std::int32_t, std::int64_t>{{0, 1}, {1, 4}}) {
+    auto offset = (*store)->LoadOffset(TopicPartition{Topic("in"), Partition(p)});
+    ASSERT_TRUE(offset.ok() && offset->has_value()) << p;
+    EXPECT_EQ((*offset)->value(), next) << "partition " << p;
+  }
+  EXPECT_EQ(StoredInProgress(**store), 1);
+}
+
 std::uint64_t Number(const Result<std::optional<std::string>>& v) {
   std::uint64_t n = 0;
   if (v.ok() && v->has_value()) std::from_chars((*v)->data(), (*v)->data() + (*v)->size(), n);

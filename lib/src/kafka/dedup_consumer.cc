@@ -55,7 +55,9 @@ Status CheckOptions(const DedupConsumerOptions& o) {
 }
 }  // namespace
 
-DedupConsumer::Impl::~Impl() = default;
+// Waiting records are librdkafka messages: destroyed before the consumer
+// handle, whatever the member order.
+DedupConsumer::Impl::~Impl() { held.clear(); }
 
 void DedupConsumer::Impl::Log(std::string_view text) const {
   if (options.log) {
@@ -342,7 +344,16 @@ Status DedupConsumer::Close(std::chrono::milliseconds timeout) {
   s.closed = true;
   const auto deadline = Clock::now() + timeout;
   Status st;
+  // Records waiting for an aligned checkpoint go first, so that the final
+  // checkpoint covers them too.
+  s.EndAlignment();
+  s.ReleaseHeld();
   if (s.stop_error.ok()) st = s.DoCheckpoint(std::min(s.options.hook_timeout, timeout));
+  // Any left (a rewind or stop came first) were not processed, so no
+  // checkpoint covers them: whoever consumes next gets them again.
+  s.held.clear();
+  s.held_bytes = 0;
+  for (auto& e : s.entries) e->held = 0;
   const auto left = std::max(Until(deadline, Clock::now()), milliseconds(1));
   Status closed = s.consumer->Close(left);
   return st.ok() ? closed : st;
