@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <charconv>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -105,6 +106,32 @@ class DedupAlignmentTest : public ::testing::Test {
       if (loaded.ok() && loaded->has_value() && !(*loaded)->state.in_progress.empty()) ++n;
     }
     return n;
+  }
+
+  // Runs `c` until `done`, at most 30 s.
+  static Status RunUntil(DedupConsumer& c, const std::function<bool()>& done) {
+    return DriveUntil({[&] { return c.RunFor(20ms); }}, done, 30s);
+  }
+
+  // The next offset `c` processes in partition `p` (-1: none yet).
+  static std::int64_t NextOf(const DedupConsumer& c, std::int32_t p) {
+    for (const auto& pos : c.Positions()) {
+      if (pos.tp.partition.value() == p && pos.next) return pos.next->value();
+    }
+    return -1;
+  }
+
+  // The "count/..." entries the application committed.
+  static std::map<std::string, std::uint64_t> CommittedCounts(CheckpointStore& store) {
+    std::map<std::string, std::uint64_t> got;
+    const Status st = store.ScanApp("counts", "count/", [&](std::string_view k, std::string_view v) {
+      std::uint64_t n = 0;
+      std::from_chars(v.data(), v.data() + v.size(), n);
+      got[std::string(k)] = n;
+      return true;
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return got;
   }
 
   static DedupConsumerHooks Recording(std::vector<Seen>* seen) {
@@ -213,23 +240,14 @@ TEST_P(DedupAlignmentBoundTest, AMessageThatNeverCompletesEndsTheWaitAtItsBound)
   }
   auto consumer = DedupConsumer::Create(**store, options, Recording(&seen));
   ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
-  auto run_until = [&](const std::function<bool()>& done) {
-    return DriveUntil({[&] { return (*consumer)->RunFor(20ms); }}, done, 30s);
-  };
-  auto next_of = [&](std::int32_t p) -> std::int64_t {
-    for (const auto& pos : (*consumer)->Positions()) {
-      if (pos.tp.partition.value() == p && pos.next) return pos.next->value();
-    }
-    return -1;
-  };
 
   // Chunk 0 of 2 on partition 0, processed: the checkpoint now due waits.
   const std::string slow = relay_demo::FillerText(50'000, 1);
   ASSERT_NO_FATAL_FAILURE(Send(0, "slow", 0, slow, 2, /*send=*/1));
-  ASSERT_TRUE(run_until([&] { return next_of(0) == 1; }).ok());
+  ASSERT_TRUE(RunUntil(**consumer, [&] { return NextOf(**consumer, 0) == 1; }).ok());
   // Partition 1's records wait behind it until the bound ends the wait.
   for (std::uint64_t s = 0; s < 20; ++s) ASSERT_NO_FATAL_FAILURE(Send(1, "fast", s, "v" + std::to_string(s), 1));
-  ASSERT_TRUE(run_until([&] { return next_of(1) == 20; }).ok()) << "the wait did not end at its bound";
+  ASSERT_TRUE(RunUntil(**consumer, [&] { return NextOf(**consumer, 1) == 20; }).ok()) << "the wait did not end at its bound";
   auto stats = (*consumer)->stats();
   EXPECT_EQ(stats.checkpoint_alignments, 1u);
   EXPECT_EQ(stats.checkpoint_alignments_expired, 1u);
@@ -240,7 +258,7 @@ TEST_P(DedupAlignmentBoundTest, AMessageThatNeverCompletesEndsTheWaitAtItsBound)
   // Its last chunk completes it; the next checkpoint holds no chunk, and
   // the chunk already checkpointed made no further wait.
   ASSERT_NO_FATAL_FAILURE(Send(0, "slow", 0, slow, 2));  // both chunks: chunk 0 again is a duplicate
-  ASSERT_TRUE(run_until([&] { return next_of(0) == 3; }).ok());
+  ASSERT_TRUE(RunUntil(**consumer, [&] { return NextOf(**consumer, 0) == 3; }).ok());
   ASSERT_TRUE((*consumer)->Close(30s).ok());
   stats = (*consumer)->stats();
   EXPECT_EQ(stats.checkpoint_alignments, 1u);
@@ -263,19 +281,10 @@ TEST_F(DedupAlignmentTest, CloseProcessesWaitingRecordsBeforeTheFinalCheckpoint)
   options.checkpoint_alignment = 1h;
   auto consumer = DedupConsumer::Create(**store, options, Recording(&seen));
   ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
-  auto next_of = [&](std::int32_t p) -> std::int64_t {
-    for (const auto& pos : (*consumer)->Positions()) {
-      if (pos.tp.partition.value() == p && pos.next) return pos.next->value();
-    }
-    return -1;
-  };
-  auto run_until = [&](const std::function<bool()>& done) {
-    return DriveUntil({[&] { return (*consumer)->RunFor(20ms); }}, done, 30s);
-  };
   ASSERT_NO_FATAL_FAILURE(Send(0, "slow", 0, relay_demo::FillerText(20'000, 1), 2, /*send=*/1));
-  ASSERT_TRUE(run_until([&] { return next_of(0) == 1; }).ok());
+  ASSERT_TRUE(RunUntil(**consumer, [&] { return NextOf(**consumer, 0) == 1; }).ok());
   for (std::uint64_t s = 0; s < 4; ++s) ASSERT_NO_FATAL_FAILURE(Send(1, "fast", s, "v", 1));
-  ASSERT_TRUE(run_until([&] { return (*consumer)->stats().waiting_records == 4; }).ok());
+  ASSERT_TRUE(RunUntil(**consumer, [&] { return (*consumer)->stats().waiting_records == 4; }).ok());
   ASSERT_TRUE(seen.empty());
   ASSERT_TRUE((*consumer)->Close(30s).ok());
   EXPECT_EQ((*consumer)->stats().waiting_records, 0u);
@@ -331,46 +340,28 @@ TEST_P(DedupAlignmentRewindTest, ARewindWhileRecordsWaitLosesAndRepeatsNothing) 
   options.checkpoint_alignment = 1h;  // only the rewind ends this wait
   auto consumer = DedupConsumer::Create(**store, options, hooks);
   ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
-  auto run_until = [&](const std::function<bool()>& done) {
-    return DriveUntil({[&] { return (*consumer)->RunFor(20ms); }}, done, 30s);
-  };
-  auto next_of = [&](std::int32_t p) -> std::int64_t {
-    for (const auto& pos : (*consumer)->Positions()) {
-      if (pos.tp.partition.value() == p && pos.next) return pos.next->value();
-    }
-    return -1;
-  };
 
   ASSERT_NO_FATAL_FAILURE(Send(1, "fast", 0, "v0", 1));
-  ASSERT_TRUE(run_until([&] { return next_of(1) == 1; }).ok());
+  ASSERT_TRUE(RunUntil(**consumer, [&] { return NextOf(**consumer, 1) == 1; }).ok());
   // Chunk 0 of 2 on partition 0: the checkpoint due after it waits.
   const std::string slow = relay_demo::FillerText(20'000, 1);
   ASSERT_NO_FATAL_FAILURE(Send(0, "slow", 0, slow, 2, /*send=*/1));
-  ASSERT_TRUE(run_until([&] { return next_of(0) == 1; }).ok());
+  ASSERT_TRUE(RunUntil(**consumer, [&] { return NextOf(**consumer, 0) == 1; }).ok());
   // Partition 1 has nothing in progress: its next records wait.
   for (std::uint64_t s = 1; s <= 5; ++s) ASSERT_NO_FATAL_FAILURE(Send(1, "fast", s, "v" + std::to_string(s), 1));
-  ASSERT_TRUE(run_until([&] { return (*consumer)->stats().waiting_records == 5; }).ok());
-  EXPECT_EQ(next_of(1), 1);
+  ASSERT_TRUE(RunUntil(**consumer, [&] { return (*consumer)->stats().waiting_records == 5; }).ok());
+  EXPECT_EQ(NextOf(**consumer, 1), 1);
   // The last chunk completes the message, whose handler fails: a rewind.
   // (Chunk 0 is sent again, a duplicate, with it.)
   ASSERT_NO_FATAL_FAILURE(Send(0, "slow", 0, slow, 2));
-  ASSERT_TRUE(run_until([&] { return next_of(0) == 3 && next_of(1) == 6; }).ok());
+  ASSERT_TRUE(RunUntil(**consumer, [&] { return NextOf(**consumer, 0) == 3 && NextOf(**consumer, 1) == 6; }).ok());
   ASSERT_TRUE((*consumer)->Close(30s).ok());
   const auto stats = (*consumer)->stats();
   EXPECT_EQ(stats.rewinds, 1u);
   EXPECT_EQ(stats.waiting_records, 0u);
 
   // Exactly once in the application state...
-  std::map<std::string, std::uint64_t> got;
-  ASSERT_TRUE((*store)
-                  ->ScanApp("counts", "count/",
-                            [&](std::string_view k, std::string_view v) {
-                              std::uint64_t n = 0;
-                              std::from_chars(v.data(), v.data() + v.size(), n);
-                              got[std::string(k)] = n;
-                              return true;
-                            })
-                  .ok());
+  const std::map<std::string, std::uint64_t> got = CommittedCounts(**store);
   std::map<std::string, std::uint64_t> expected{{"count/slow/0", 1}};
   for (int s = 0; s <= 5; ++s) expected["count/fast/" + std::to_string(s)] = 1;
   EXPECT_EQ(got, expected);
@@ -445,16 +436,7 @@ TEST_F(DedupAlignmentTest, HandlerFailuresWhileRecordsWaitCountEachMessageOnce) 
   EXPECT_GT(failures, 3u);
   EXPECT_EQ(stats.rewinds, failures);
   EXPECT_GT(stats.checkpoint_alignments, 3u);
-  std::map<std::string, std::uint64_t> got;
-  ASSERT_TRUE((*store)
-                  ->ScanApp("counts", "count/",
-                            [&](std::string_view k, std::string_view v) {
-                              std::uint64_t n = 0;
-                              std::from_chars(v.data(), v.data() + v.size(), n);
-                              got[std::string(k)] = n;
-                              return true;
-                            })
-                  .ok());
+  const std::map<std::string, std::uint64_t> got = CommittedCounts(**store);
   EXPECT_EQ(got, expected);
 }
 
