@@ -60,6 +60,8 @@ TEST(ConsumerMetrics, CountersFollowStatsAndPartitionsComeAndGo) {
   s.assigned = 1;
   s.checkpoints = 1;
   s.offset_commit_failures = 2;
+  s.checkpoint_alignments = 5;  // waits ended, 2 of them at a bound
+  s.checkpoint_alignments_expired = 2;
   s.last_checkpoint = std::chrono::steady_clock::now() - std::chrono::seconds(3);
   (*m)->Update(s, std::vector<PartitionPosition>{Pos("in", 0, 9, 12, 2)});
   text = r.Render();
@@ -70,6 +72,8 @@ TEST(ConsumerMetrics, CountersFollowStatsAndPartitionsComeAndGo) {
   EXPECT_TRUE(Has(text, "exactly_assigned_partitions 1")) << text;
   EXPECT_TRUE(Has(text, "exactly_checkpoints_total{result=\"ok\"} 1")) << text;
   EXPECT_TRUE(Has(text, "exactly_offset_commit_failures_total 2")) << text;
+  EXPECT_TRUE(Has(text, "exactly_checkpoint_alignments_total{result=\"aligned\"} 3")) << text;
+  EXPECT_TRUE(Has(text, "exactly_checkpoint_alignments_total{result=\"expired\"} 2")) << text;
   // The age is computed when scraped: about 3 s here.
   const std::string series = "\nexactly_seconds_since_last_checkpoint ";
   const auto at = text.find(series);
