@@ -284,6 +284,10 @@ Measurement RunRelay(kafka::MockCluster& cluster, const Input& input, const std:
   m.checkpoints = relay->stats().consumer.checkpoints;
   m.alignments = relay->stats().consumer.checkpoint_alignments;
   m.alignments_expired = relay->stats().consumer.checkpoint_alignments_expired;
+  if (m.alignments > 0) {
+    m.alignment_wait_ms = static_cast<double>(relay->stats().consumer.checkpoint_alignment_wait.count()) / 1000.0 /
+                          static_cast<double>(m.alignments);
+  }
   m.checkpoint_ms = seen ? static_cast<double>(in_checkpoints.count()) / 1000.0 / static_cast<double>(seen) : 0.0;
   m.output_records = relay->stats().output_records;
   m.reassembly_allocations = relay->stats().consumer.engine.reassembly_allocations;

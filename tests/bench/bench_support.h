@@ -108,6 +108,7 @@ struct Measurement {
   // progress, and those of them that reached a bound first.
   std::uint64_t alignments = 0;
   std::uint64_t alignments_expired = 0;
+  double alignment_wait_ms = 0;  // mean wait of those checkpoints
   double checkpoint_ms = 0;  // mean trigger-to-commit time of the checkpoints
   std::uint64_t output_records = 0;
   // Bytes the process caused to be written to storage over the window

@@ -250,11 +250,11 @@ int main(int argc, char** argv) {
       relay_disk.push_back(static_cast<double>(q.disk_write_bytes) / static_cast<double>(in.value_bytes));
       std::fprintf(human,
                    "  run %d: pipe %7.1f MB/s %6.0f us CPU/MiB   relay %7.1f MB/s %6.0f us CPU/MiB (%llu checkpoints, "
-                   "%llu waited for messages in progress, %llu of them in vain; %.2f bytes written to the store per "
-                   "input byte)   ratio %.2f\n",
+                   "%llu waited for messages in progress, %.1f ms on average, %llu of them in vain; %.2f bytes "
+                   "written to the store per input byte)   ratio %.2f\n",
                    r, p.bytes_per_s / 1e6, pipe_cpu.back(), q.bytes_per_s / 1e6, relay_cpu.back(),
                    static_cast<unsigned long long>(q.checkpoints), static_cast<unsigned long long>(q.alignments),
-                   static_cast<unsigned long long>(q.alignments_expired), relay_disk.back(),
+                   q.alignment_wait_ms, static_cast<unsigned long long>(q.alignments_expired), relay_disk.back(),
                    p.bytes_per_s > 0 ? q.bytes_per_s / p.bytes_per_s : 0.0);
       std::fprintf(human, "    us CPU/MiB by thread: pipe %s | relay %s\n",
                    ByRole(p, in.value_bytes, pipe_roles).c_str(), ByRole(q, in.value_bytes, relay_roles).c_str());

@@ -251,6 +251,10 @@ TEST_P(DedupAlignmentBoundTest, AMessageThatNeverCompletesEndsTheWaitAtItsBound)
   auto stats = (*consumer)->stats();
   EXPECT_EQ(stats.checkpoint_alignments, 1u);
   EXPECT_EQ(stats.checkpoint_alignments_expired, 1u);
+  if (GetParam() == Bound::kTime) {
+    EXPECT_GE(stats.checkpoint_alignment_wait, 300ms);
+  }
+  EXPECT_LT(stats.checkpoint_alignment_wait, 30s);
   EXPECT_EQ(StoredInProgress(**store), 1) << "the chunk is checkpointed once the wait gave up";
   ASSERT_EQ(seen.size(), 20u);
   for (std::uint64_t s = 0; s < 20; ++s) EXPECT_EQ(seen[s].seq, s);

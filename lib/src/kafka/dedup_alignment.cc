@@ -31,16 +31,13 @@ bool DedupConsumer::Impl::ReadyToCheckpoint(Clock::time_point now) {
     align_started = now;
     return false;
   }
-  if (all) {
-    ++stats.checkpoint_alignments;
-    return true;
-  }
-  if (now - align_started >= options.checkpoint_alignment || held_bytes >= options.checkpoint_alignment_bytes) {
-    ++stats.checkpoint_alignments;
-    ++stats.checkpoint_alignments_expired;
-    return true;
-  }
-  return false;
+  const auto waited = now - align_started;
+  const bool expired = !all && (waited >= options.checkpoint_alignment || held_bytes >= options.checkpoint_alignment_bytes);
+  if (!all && !expired) return false;
+  ++stats.checkpoint_alignments;
+  if (expired) ++stats.checkpoint_alignments_expired;
+  stats.checkpoint_alignment_wait += std::chrono::duration_cast<std::chrono::microseconds>(waited);
+  return true;
 }
 
 bool DedupConsumer::Impl::Hold(KafkaMessage& msg) {

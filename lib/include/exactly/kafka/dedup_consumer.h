@@ -189,6 +189,7 @@ struct DedupConsumerStats {
   // them taken with chunks after all, a bound of the wait being reached.
   std::uint64_t checkpoint_alignments = 0;
   std::uint64_t checkpoint_alignments_expired = 0;
+  std::chrono::microseconds checkpoint_alignment_wait{0};  // their waits, summed
   std::size_t waiting_records = 0;   // polled, waiting for an aligned checkpoint
   std::uint64_t offset_commit_failures = 0;  // group offset commits refused or not sent (made again later)
   std::uint64_t assignments = 0;     // rebalance callbacks
