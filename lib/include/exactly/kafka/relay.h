@@ -39,7 +39,10 @@
 //   checkpoint, and the DedupConsumer rewinds to the last one instead of
 //   recording offsets whose outputs are not durable; so does a mark not
 //   acknowledged within `flush_timeout`. Checkpoints at revocation,
-//   Checkpoint() and Close() flush the producer first (synchronous).
+//   Checkpoint() and Close() flush the producer first (synchronous). A
+//   periodic checkpoint first waits, up to `checkpoint_alignment`, for
+//   chunked messages in progress to complete, so that it need not write
+//   their chunks (aligned checkpoints, dedup_consumer.h).
 // - The output producer is idempotent (enable.idempotence=true is forced;
 //   false is kInvalidArgument), so retries never reorder a partition.
 // - Errors: kInvalidArgument for bad options (a missing topic, an invalid
