@@ -385,6 +385,79 @@ INSTANTIATE_TEST_SUITE_P(Partition, DedupAlignmentRewindTest, ::testing::Values(
                          [](const auto& p) { return p.param == Waiting::kClean ? "Clean" : "Dirty"; });
 
 
+// The group protocol of the rebalance below.
+class DedupAlignmentRebalanceTest : public DedupAlignmentTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(DedupAlignmentRebalanceTest, ARebalanceWhileRecordsWaitLosesAndRepeatsNothing) {
+  TempDir dir;
+  auto store = CheckpointStore::Open(dir.path());  // shared by both members
+  ASSERT_TRUE(store.ok());
+  auto hooks = [](int* delivered) {
+    DedupConsumerHooks h;
+    h.on_message = [delivered](const Message& m, AppTransaction& txn) {
+      ++*delivered;
+      const std::string key = "count/" + std::string(m.producer) + "/" + std::to_string(m.stamp.seq.value());
+      txn.Put(key, std::to_string(Number(txn.Get(key)) + 1));
+      return Status::OK();
+    };
+    h.pre_checkpoint = [](std::chrono::milliseconds) { return Status::OK(); };
+    return h;
+  };
+  auto options = Options("rebalance");
+  options.app = "counts";
+  options.checkpoint_records = 1;
+  options.checkpoint_alignment = 1h;
+  options.config.Set("partition.assignment.strategy", GetParam());
+  int delivered_a = 0, delivered_b = 0;
+  auto a = DedupConsumer::Create(**store, options, hooks(&delivered_a));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+
+  // As above: partition 0 has chunk 0 of 2, partition 1's records wait.
+  ASSERT_NO_FATAL_FAILURE(Send(1, "fast", 0, "v0", 1));
+  ASSERT_TRUE(RunUntil(**a, [&] { return NextOf(**a, 1) == 1; }).ok());
+  const std::string slow = relay_demo::FillerText(20'000, 1);
+  ASSERT_NO_FATAL_FAILURE(Send(0, "slow", 0, slow, 2, /*send=*/1));
+  ASSERT_TRUE(RunUntil(**a, [&] { return NextOf(**a, 0) == 1; }).ok());
+  for (std::uint64_t s = 1; s <= 5; ++s) ASSERT_NO_FATAL_FAILURE(Send(1, "fast", s, "v" + std::to_string(s), 1));
+  ASSERT_TRUE(RunUntil(**a, [&] { return (*a)->stats().waiting_records == 5; }).ok());
+
+  // A second member joins: a partition moves while records wait.
+  auto b = DedupConsumer::Create(**store, options, hooks(&delivered_b));
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  auto both = [&] {
+    return std::vector<std::function<Status()>>{[&] { return (*a)->RunFor(20ms); }, [&] { return (*b)->RunFor(20ms); }};
+  };
+  ASSERT_TRUE(DriveUntil(both(),
+                         [&] {
+                           return (*a)->stats().assigned == 1 && (*b)->stats().assigned == 1 &&
+                                  (*a)->stats().waiting_records == 0;
+                         },
+                         60s)
+                  .ok());
+  // The message completes with whichever member owns partition 0 now.
+  ASSERT_NO_FATAL_FAILURE(Send(0, "slow", 0, slow, 2));
+  const std::map<std::int32_t, std::int64_t> high{{0, 3}, {1, 6}};
+  ASSERT_TRUE(DriveUntil(both(),
+                         [&] {
+                           auto positions = (*a)->Positions();
+                           for (auto& p : (*b)->Positions()) positions.push_back(p);
+                           return CaughtUp(positions, high);
+                         },
+                         60s)
+                  .ok());
+  ASSERT_TRUE((*a)->Close(30s).ok());
+  ASSERT_TRUE((*b)->Close(30s).ok());
+  EXPECT_GE((*a)->stats().revocations, 1u);
+
+  std::map<std::string, std::uint64_t> expected{{"count/slow/0", 1}};
+  for (int s = 0; s <= 5; ++s) expected["count/fast/" + std::to_string(s)] = 1;
+  EXPECT_EQ(CommittedCounts(**store), expected);
+  EXPECT_GE(delivered_a + delivered_b, 7);
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, DedupAlignmentRebalanceTest, ::testing::Values("range", "cooperative-sticky"),
+                         [](const auto& p) { return std::string(p.param) == "range" ? "Eager" : "Cooperative"; });
+
 TEST_F(DedupAlignmentTest, HandlerFailuresWhileRecordsWaitCountEachMessageOnce) {
   // Per partition: 40 messages of 3 chunks, each followed by two single
   // records of another producer; every fifth chunked message is sent
