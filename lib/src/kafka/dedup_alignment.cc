@@ -32,7 +32,8 @@ bool DedupConsumer::Impl::ReadyToCheckpoint(Clock::time_point now) {
     return false;
   }
   const auto waited = now - align_started;
-  const bool expired = !all && (waited >= options.checkpoint_alignment || held_bytes >= options.checkpoint_alignment_bytes);
+  const bool expired =
+      !all && (waited >= options.checkpoint_alignment || held_bytes >= options.checkpoint_alignment_bytes);
   if (!all && !expired) return false;
   ++stats.checkpoint_alignments;
   if (expired) ++stats.checkpoint_alignments_expired;
@@ -61,8 +62,10 @@ void DedupConsumer::Impl::EndAlignment() {
 }
 
 void DedupConsumer::Impl::ReleaseHeld() {
+  if (resume_at > Clock::now()) return;  // backing off after a rewind
+  const std::uint64_t rewinds = stats.rewinds;
   while (!held.empty()) {
-    if (!stop_error.ok() || resume_at > Clock::now()) return;  // stopped, or backing off after a rewind
+    if (!stop_error.ok() || stats.rewinds != rewinds) return;  // the backoff after a rewind comes first
     Held h = std::move(held.front());
     held.pop_front();
     held_bytes -= h.bytes;
