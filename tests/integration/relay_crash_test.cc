@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <thread>
@@ -243,12 +244,28 @@ TEST(RelayCrash, SigkilledSubprocessThenRestartedLosesNothing) {
                                          "--producer-X", "linger.ms=5"};
 
   ASSERT_NO_FATAL_FAILURE(Generate(bs, "in", 2, "first", 1000));
+  auto first_high = HighWatermarks(bs, "in", 2);
+  ASSERT_TRUE(first_high.ok());
+  const std::int64_t first_total = (*first_high)[0] + (*first_high)[1];
   auto first = Subprocess::Spawn(argv);
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(WaitCommitted(bs, 1, 30s).ok());
-  // More input while it runs, then the kill, most likely mid-stream.
-  ASSERT_NO_FATAL_FAILURE(Generate(bs, "in", 2, "second", 1000));
+  // More input while it runs; the kill once it has checkpointed some of
+  // that, while the input is still being written: so the kill lands
+  // mid-stream, with input left to replay, however the machine schedules
+  // the test (killing after the input was complete let a loaded machine's
+  // relay finish everything first).
+  std::atomic<bool> generated{false};
+  std::thread generator([&] {
+    Generate(bs, "in", 2, "second", 1000);
+    generated = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!generated && Committed(bs, "sub", "in", 2) <= first_total && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
   first->Signal(SIGKILL);
+  generator.join();
   auto killed = first->Wait(10s);
   ASSERT_TRUE(killed.ok());
   EXPECT_EQ(*killed, 128 + SIGKILL);
