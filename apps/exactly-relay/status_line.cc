@@ -70,6 +70,10 @@ StatusReport StatusLine::Summary(const kafka::RelayStats& s, Clock::time_point n
       runtime, c.records, c.delivered, c.delivered_chunked, s.forwarded, c.duplicate, c.stale, c.chunk_duplicate,
       c.unstamped_dropped, c.malformed, c.corrupt, c.abandoned, c.dead_lettered, c.gaps, s.consumer.checkpoints,
       s.consumer.checkpoint_failures, s.consumer.rewinds);
+  if (s.consumer.checkpoint_alignments > 0) {
+    r.message += fmt::format(" | {} checkpoints waited for chunked messages in progress ({} in vain)",
+                             s.consumer.checkpoint_alignments, s.consumer.checkpoint_alignments_expired);
+  }
   r.fields = {Field("runtime_s", runtime),        Field("records_in", c.records),
               Field("delivered", c.delivered),    Field("delivered_chunked", c.delivered_chunked),
               Field("forwarded", s.forwarded),    Field("duplicates", c.duplicate),
@@ -78,7 +82,9 @@ StatusReport StatusLine::Summary(const kafka::RelayStats& s, Clock::time_point n
               Field("corrupt", c.corrupt),        Field("abandoned", c.abandoned),
               Field("dead_letters", c.dead_lettered), Field("gaps", c.gaps),
               Field("checkpoints", s.consumer.checkpoints), Field("checkpoint_failures", s.consumer.checkpoint_failures),
-              Field("rewinds", s.consumer.rewinds)};
+              Field("rewinds", s.consumer.rewinds),
+              Field("checkpoint_alignments", s.consumer.checkpoint_alignments),
+              Field("checkpoint_alignments_expired", s.consumer.checkpoint_alignments_expired)};
   return r;
 }
 

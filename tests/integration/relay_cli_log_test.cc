@@ -110,6 +110,10 @@ TEST(RelayCliLog, DemoWritesJsonLinesAndServesMetrics) {
       EXPECT_EQ(doc["records_in"].get_uint64().get(records), simdjson::SUCCESS) << *line;
       EXPECT_EQ(doc["duplicates"].get_uint64().get(duplicates), simdjson::SUCCESS) << *line;
       EXPECT_EQ(doc["checkpoints"].get_uint64().get(checkpoints), simdjson::SUCCESS) << *line;
+      std::uint64_t alignments = 0, expired = 0;
+      EXPECT_EQ(doc["checkpoint_alignments"].get_uint64().get(alignments), simdjson::SUCCESS) << *line;
+      EXPECT_EQ(doc["checkpoint_alignments_expired"].get_uint64().get(expired), simdjson::SUCCESS) << *line;
+      EXPECT_LE(expired, alignments);
       EXPECT_GT(records, 0u);
       EXPECT_GT(duplicates, 0u);  // the demo's retried windows
       EXPECT_GT(checkpoints, 0u);
