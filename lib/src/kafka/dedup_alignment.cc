@@ -44,14 +44,15 @@ bool DedupConsumer::Impl::ReadyToCheckpoint(Clock::time_point now) {
 bool DedupConsumer::Impl::Hold(KafkaMessage& msg) {
   if (!aligning && held.empty()) return false;
   Entry* e = Lookup(msg.topic(), msg.partition());
-  // Not owned: Process skips it anyway.
-  if (e == nullptr || (!(aligning && e->aligned) && e->held == 0)) return false;
+  // Not owned: Process skips it anyway. Once the alignment is over, every
+  // record waits behind those still waiting, which keeps each partition
+  // in order until ReleaseHeld has run.
+  if (e == nullptr || (aligning && !e->aligned)) return false;
   const NullableBytes key = msg.key();
   const NullableBytes value = msg.value();
   const std::uint64_t bytes = kHeldOverhead + (key ? key->size() : 0) + (value ? value->size() : 0);
   held.push_back(Held{std::move(msg), bytes});
   held_bytes += bytes;
-  ++e->held;
   return true;
 }
 
@@ -69,7 +70,6 @@ void DedupConsumer::Impl::ReleaseHeld() {
     Held h = std::move(held.front());
     held.pop_front();
     held_bytes -= h.bytes;
-    if (Entry* e = Lookup(h.msg.topic(), h.msg.partition()); e != nullptr && e->held > 0) --e->held;
     Process(h.msg);
   }
 }
@@ -81,7 +81,6 @@ void DedupConsumer::Impl::DropHeld(const TopicPartition& tp) {
     held_bytes -= h.bytes;
     return true;
   });
-  if (Entry* e = Find(tp); e != nullptr) e->held = 0;
 }
 
 }  // namespace exactly::kafka

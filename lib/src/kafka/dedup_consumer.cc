@@ -353,7 +353,6 @@ Status DedupConsumer::Close(std::chrono::milliseconds timeout) {
   // checkpoint covers them: whoever consumes next gets them again.
   s.held.clear();
   s.held_bytes = 0;
-  for (auto& e : s.entries) e->held = 0;
   const auto left = std::max(Until(deadline, Clock::now()), milliseconds(1));
   Status closed = s.consumer->Close(left);
   return st.ok() ? closed : st;

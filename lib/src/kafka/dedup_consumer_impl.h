@@ -49,7 +49,6 @@ struct DedupConsumer::Impl final : RebalanceListener {
     // Aligning: nothing of this partition is left for the due checkpoint
     // to write but producers, so its new records wait in `held`.
     bool aligned = false;
-    std::size_t held = 0;  // its records in `held`
   };
 
   Impl(CheckpointStore& s, DedupConsumerOptions o, DedupConsumerHooks h)
@@ -88,8 +87,10 @@ struct DedupConsumer::Impl final : RebalanceListener {
   // With a checkpoint due: starts aligning the first time, and says
   // whether the checkpoint is to be taken now (aligned, or a bound hit).
   bool ReadyToCheckpoint(Clock::time_point now);
-  // Takes `msg` into `held` when its partition must not process it yet
-  // (aligned, or records of it already held). False: process it.
+  // Takes `msg` into `held` when its partition must not process it yet:
+  // while aligning, if the partition is aligned; after, while any record
+  // still waits (a new alignment starts only once none does, so then only
+  // aligned partitions have records waiting). False: process it.
   bool Hold(KafkaMessage& msg);
   // Any checkpoint (or rewind) ends the alignment; held records stay,
   // for ReleaseHeld.
