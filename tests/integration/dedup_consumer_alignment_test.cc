@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <charconv>
 #include <functional>
 #include <map>
 #include <memory>
@@ -122,17 +121,20 @@ class DedupAlignmentTest : public ::testing::Test {
     return -1;
   }
 
-  // The "count/..." entries the application committed.
-  static std::map<std::string, std::uint64_t> CommittedCounts(CheckpointStore& store) {
-    std::map<std::string, std::uint64_t> got;
-    const Status st = store.ScanApp("counts", "count/", [&](std::string_view k, std::string_view v) {
-      std::uint64_t n = 0;
-      std::from_chars(v.data(), v.data() + v.size(), n);
-      got[std::string(k)] = n;
-      return true;
-    });
-    EXPECT_TRUE(st.ok()) << st.ToString();
-    return got;
+  // With `c`'s checkpoints due every record or two and a long wait bound:
+  // producer "fast"'s record 0 on partition 1 is processed; then chunk 0
+  // of 2 of `slow` ("slow", seq 0) on partition 0, after which the due
+  // checkpoint waits; then "fast" records 1..`waiting` on partition 1,
+  // which has nothing in progress, so they wait.
+  void MakeRecordsWait(DedupConsumer& c, const std::string& slow, std::uint64_t waiting) {
+    ASSERT_NO_FATAL_FAILURE(Send(1, "fast", 0, "v0", 1));
+    ASSERT_TRUE(RunUntil(c, [&] { return NextOf(c, 1) == 1; }).ok());
+    ASSERT_NO_FATAL_FAILURE(Send(0, "slow", 0, slow, 2, /*send=*/1));
+    ASSERT_TRUE(RunUntil(c, [&] { return NextOf(c, 0) == 1; }).ok());
+    for (std::uint64_t s = 1; s <= waiting; ++s) {
+      ASSERT_NO_FATAL_FAILURE(Send(1, "fast", s, "v" + std::to_string(s), 1));
+    }
+    ASSERT_TRUE(RunUntil(c, [&] { return c.stats().waiting_records == waiting; }).ok());
   }
 
   static DedupConsumerHooks Recording(std::vector<Seen>* seen) {
@@ -149,6 +151,11 @@ class DedupAlignmentTest : public ::testing::Test {
   std::unique_ptr<kafka::MockCluster> cluster_;
   std::unique_ptr<kafka::Producer> producer_;
 };
+
+// The count key of one stamped message: "count/<producer>/<seq>".
+std::string PerMessageKey(const Message& m) {
+  return "count/" + std::string(m.producer) + "/" + std::to_string(m.stamp.seq.value());
+}
 
 // Each partition's delivered offsets rise: nothing waited out of order.
 void ExpectInOrder(const std::vector<Seen>& seen) {
@@ -339,12 +346,6 @@ TEST_F(DedupAlignmentTest, DestroyedWhileRecordsWaitResumesFromTheLastCheckpoint
   EXPECT_EQ(got, want);
 }
 
-std::uint64_t Number(const Result<std::optional<std::string>>& v) {
-  std::uint64_t n = 0;
-  if (v.ok() && v->has_value()) std::from_chars((*v)->data(), (*v)->data() + (*v)->size(), n);
-  return n;
-}
-
 // Whether the partition whose records wait has unsaved work when the
 // rewind comes: then it is sought back too and its waiting records go.
 enum class Waiting { kClean, kDirty };
@@ -367,8 +368,7 @@ TEST_P(DedupAlignmentRewindTest, ARewindWhileRecordsWaitLosesAndRepeatsNothing) 
     }
     seen.push_back(Seen{m.partition.value(), m.offset.value(), std::string(m.producer), m.stamp.seq.value(),
                         m.value ? m.value->size() : 0});
-    const std::string key = "count/" + std::string(m.producer) + "/" + std::to_string(m.stamp.seq.value());
-    txn.Put(key, std::to_string(Number(txn.Get(key)) + 1));
+    IncrementCount(txn, PerMessageKey(m));
     return Status::OK();
   };
   hooks.pre_checkpoint = [](std::chrono::milliseconds) { return Status::OK(); };
@@ -382,15 +382,8 @@ TEST_P(DedupAlignmentRewindTest, ARewindWhileRecordsWaitLosesAndRepeatsNothing) 
   auto consumer = DedupConsumer::Create(**store, options, hooks);
   ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
 
-  ASSERT_NO_FATAL_FAILURE(Send(1, "fast", 0, "v0", 1));
-  ASSERT_TRUE(RunUntil(**consumer, [&] { return NextOf(**consumer, 1) == 1; }).ok());
-  // Chunk 0 of 2 on partition 0: the checkpoint due after it waits.
   const std::string slow = relay_demo::FillerText(20'000, 1);
-  ASSERT_NO_FATAL_FAILURE(Send(0, "slow", 0, slow, 2, /*send=*/1));
-  ASSERT_TRUE(RunUntil(**consumer, [&] { return NextOf(**consumer, 0) == 1; }).ok());
-  // Partition 1 has nothing in progress: its next records wait.
-  for (std::uint64_t s = 1; s <= 5; ++s) ASSERT_NO_FATAL_FAILURE(Send(1, "fast", s, "v" + std::to_string(s), 1));
-  ASSERT_TRUE(RunUntil(**consumer, [&] { return (*consumer)->stats().waiting_records == 5; }).ok());
+  ASSERT_NO_FATAL_FAILURE(MakeRecordsWait(**consumer, slow, 5));
   EXPECT_EQ(NextOf(**consumer, 1), 1);
   // The last chunk completes the message, whose handler fails: a rewind.
   // (Chunk 0 is sent again, a duplicate, with it.)
@@ -402,7 +395,7 @@ TEST_P(DedupAlignmentRewindTest, ARewindWhileRecordsWaitLosesAndRepeatsNothing) 
   EXPECT_EQ(stats.waiting_records, 0u);
 
   // Exactly once in the application state...
-  const std::map<std::string, std::uint64_t> got = CommittedCounts(**store);
+  const std::map<std::string, std::uint64_t> got = CommittedCounts(**store, "counts", "count/");
   std::map<std::string, std::uint64_t> expected{{"count/slow/0", 1}};
   for (int s = 0; s <= 5; ++s) expected["count/fast/" + std::to_string(s)] = 1;
   EXPECT_EQ(got, expected);
@@ -433,8 +426,7 @@ TEST_P(DedupAlignmentRebalanceTest, ARebalanceWhileRecordsWaitLosesAndRepeatsNot
     DedupConsumerHooks h;
     h.on_message = [delivered](const Message& m, AppTransaction& txn) {
       ++*delivered;
-      const std::string key = "count/" + std::string(m.producer) + "/" + std::to_string(m.stamp.seq.value());
-      txn.Put(key, std::to_string(Number(txn.Get(key)) + 1));
+      IncrementCount(txn, PerMessageKey(m));
       return Status::OK();
     };
     h.pre_checkpoint = [](std::chrono::milliseconds) { return Status::OK(); };
@@ -450,13 +442,8 @@ TEST_P(DedupAlignmentRebalanceTest, ARebalanceWhileRecordsWaitLosesAndRepeatsNot
   ASSERT_TRUE(a.ok()) << a.status().ToString();
 
   // As above: partition 0 has chunk 0 of 2, partition 1's records wait.
-  ASSERT_NO_FATAL_FAILURE(Send(1, "fast", 0, "v0", 1));
-  ASSERT_TRUE(RunUntil(**a, [&] { return NextOf(**a, 1) == 1; }).ok());
   const std::string slow = relay_demo::FillerText(20'000, 1);
-  ASSERT_NO_FATAL_FAILURE(Send(0, "slow", 0, slow, 2, /*send=*/1));
-  ASSERT_TRUE(RunUntil(**a, [&] { return NextOf(**a, 0) == 1; }).ok());
-  for (std::uint64_t s = 1; s <= 5; ++s) ASSERT_NO_FATAL_FAILURE(Send(1, "fast", s, "v" + std::to_string(s), 1));
-  ASSERT_TRUE(RunUntil(**a, [&] { return (*a)->stats().waiting_records == 5; }).ok());
+  ASSERT_NO_FATAL_FAILURE(MakeRecordsWait(**a, slow, 5));
 
   // A second member joins: a partition moves while records wait.
   auto b = DedupConsumer::Create(**store, options, hooks(&delivered_b));
@@ -488,7 +475,7 @@ TEST_P(DedupAlignmentRebalanceTest, ARebalanceWhileRecordsWaitLosesAndRepeatsNot
 
   std::map<std::string, std::uint64_t> expected{{"count/slow/0", 1}};
   for (int s = 0; s <= 5; ++s) expected["count/fast/" + std::to_string(s)] = 1;
-  EXPECT_EQ(CommittedCounts(**store), expected);
+  EXPECT_EQ(CommittedCounts(**store, "counts", "count/"), expected);
   EXPECT_GE(delivered_a + delivered_b, 7);
 }
 
@@ -531,8 +518,7 @@ TEST_F(DedupAlignmentTest, HandlerFailuresWhileRecordsWaitCountEachMessageOnce) 
       ++failures;
       return Status::Unavailable("output queue full");  // retryable: a rewind
     }
-    const std::string key = "count/" + std::string(m.stamped ? m.producer : "unstamped");
-    txn.Put(key, std::to_string(Number(txn.Get(key)) + 1));
+    IncrementCount(txn, "count/" + std::string(m.stamped ? m.producer : "unstamped"));
     return Status::OK();
   };
   hooks.pre_checkpoint = [](std::chrono::milliseconds) { return Status::OK(); };
@@ -550,7 +536,7 @@ TEST_F(DedupAlignmentTest, HandlerFailuresWhileRecordsWaitCountEachMessageOnce) 
   EXPECT_GT(failures, 3u);
   EXPECT_EQ(stats.rewinds, failures);
   EXPECT_GT(stats.checkpoint_alignments, 3u);
-  const std::map<std::string, std::uint64_t> got = CommittedCounts(**store);
+  const std::map<std::string, std::uint64_t> got = CommittedCounts(**store, "counts", "count/");
   EXPECT_EQ(got, expected);
 }
 

@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,20 +35,13 @@ using kafka::DedupConsumerOptions;
 
 constexpr int kPartitions = 2;
 
-std::uint64_t Number(const Result<std::optional<std::string>>& v) {
-  std::uint64_t n = 0;
-  if (v.ok() && v->has_value()) std::from_chars((*v)->data(), (*v)->data() + (*v)->size(), n);
-  return n;
-}
-
 // Counts delivered messages per producer in the transaction; the expected
 // counts come from the reference over the input read back.
 struct Counting {
   std::uint64_t calls = 0;
   Status operator()(const Message& m, AppTransaction& txn) {
     ++calls;
-    const std::string key = "count/" + std::string(m.stamped ? m.producer : "unstamped");
-    txn.Put(key, std::to_string(Number(txn.Get(key)) + 1));
+    IncrementCount(txn, "count/" + std::string(m.stamped ? m.producer : "unstamped"));
     return Status::OK();
   }
 };
@@ -103,19 +95,7 @@ class DedupConsumerTest : public ::testing::Test {
     return DriveUntil({[&] { return c.RunFor(20ms); }}, [&] { return CaughtUp(c.Positions(), high_); }, 60s);
   }
 
-  void ExpectCommittedCounts(CheckpointStore& store) {
-    std::map<std::string, std::uint64_t> got;
-    ASSERT_TRUE(store
-                    .ScanApp("counts", "count/",
-                             [&](std::string_view k, std::string_view v) {
-                               std::uint64_t n = 0;
-                               std::from_chars(v.data(), v.data() + v.size(), n);
-                               got[std::string(k)] = n;
-                               return true;
-                             })
-                    .ok());
-    EXPECT_EQ(got, expected_);
-  }
+  void ExpectCommittedCounts(CheckpointStore& store) { EXPECT_EQ(CommittedCounts(store, "counts", "count/"), expected_); }
 
   // The group's committed offsets, as a lag tool reads them; empty on a
   // failed query (the caller retries).

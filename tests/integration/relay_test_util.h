@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "exactly/app_state.h"
+#include "exactly/checkpoint_store.h"
 #include "exactly/kafka/config.h"
 #include "exactly/kafka/consumer.h"
 #include "exactly/kafka/dedup_consumer.h"
@@ -120,6 +123,30 @@ inline Status DriveUntil(const std::vector<std::function<Status()>>& steps, cons
     for (const auto& step : steps) EXACTLY_RETURN_IF_ERROR(step());
   }
   return Status::OK();
+}
+
+// Adds one to the decimal count the transaction holds at `key` (absent: 0),
+// for handlers whose exactly-once state is a count per message or producer.
+inline void IncrementCount(AppTransaction& txn, const std::string& key) {
+  const Result<std::optional<std::string>> v = txn.Get(key);
+  std::uint64_t n = 0;
+  if (v.ok() && v->has_value()) std::from_chars((*v)->data(), (*v)->data() + (*v)->size(), n);
+  txn.Put(key, std::to_string(n + 1));
+}
+
+// The counts IncrementCount left under `prefix` in application `app`'s
+// committed state, by key (a failed scan is a test failure).
+inline std::map<std::string, std::uint64_t> CommittedCounts(CheckpointStore& store, std::string_view app,
+                                                            std::string_view prefix) {
+  std::map<std::string, std::uint64_t> got;
+  const Status st = store.ScanApp(app, prefix, [&](std::string_view k, std::string_view v) {
+    std::uint64_t n = 0;
+    std::from_chars(v.data(), v.data() + v.size(), n);
+    got[std::string(k)] = n;
+    return true;
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return got;
 }
 
 }  // namespace exactly::testing
