@@ -5,10 +5,10 @@
 // for record. Once in process (the relay and its store destroyed without
 // Close, unflushed output lost) and once as a subprocess killed with
 // SIGKILL and restarted.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <atomic>
 #include <map>
 #include <memory>
 #include <thread>
@@ -29,7 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 
 void Generate(const std::string& bs, const std::string& topic, int partitions, const std::string& prefix,
-              std::uint64_t messages, int producers = 2) {
+              std::uint64_t messages, int producers = 2, bool large = true) {
   auto pconf = RelayProducerConfig(bs);
   pconf.Set("enable.idempotence", "true");
   auto producer = kafka::Producer::Create(pconf);
@@ -41,7 +41,11 @@ void Generate(const std::string& bs, const std::string& topic, int partitions, c
   traffic.producer_prefix = prefix;
   traffic.messages = messages;
   traffic.retry_percent = 5;
-  traffic.large_messages = {1'200'000};
+  if (large) {
+    traffic.large_messages = {1'200'000};
+  } else {
+    traffic.large_messages.clear();
+  }
   relay_demo::TrafficReport report;
   const Status st = relay_demo::GenerateTraffic(*producer, traffic, &report);
   ASSERT_TRUE(st.ok()) << st.ToString();
@@ -250,22 +254,24 @@ TEST(RelayCrash, SigkilledSubprocessThenRestartedLosesNothing) {
   auto first = Subprocess::Spawn(argv);
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(WaitCommitted(bs, 1, 30s).ok());
-  // More input while it runs; the kill once it has checkpointed some of
-  // that, while the input is still being written: so the kill lands
-  // mid-stream, with input left to replay, however the machine schedules
-  // the test (killing after the input was complete let a loaded machine's
-  // relay finish everything first).
-  std::atomic<bool> generated{false};
-  std::thread generator([&] {
-    Generate(bs, "in", 2, "second", 1000);
-    generated = true;
-  });
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (!generated && Committed(bs, "sub", "in", 2) <= first_total && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
+  // More input while it runs, in pieces (one large message in the first:
+  // the mock broker keeps only ~5 MiB per partition); the kill once the
+  // relay has checkpointed some of it, and at least one piece is written
+  // only after the kill. So the kill lands mid-stream and leaves input to replay
+  // however the machine schedules the test (a kill after the input was
+  // complete, or racing its last piece, let a loaded machine's relay finish
+  // everything first).
+  constexpr int kPieces = 10;
+  int written = 0;
+  while (written < kPieces - 1 && Committed(bs, "sub", "in", 2) <= first_total) {
+    ASSERT_NO_FATAL_FAILURE(Generate(bs, "in", 2, fmt::format("second{}-", written), 100, 2, written == 0));
+    ++written;
   }
+  ASSERT_TRUE(WaitCommitted(bs, first_total + 1, 60s).ok()) << "no checkpoint into the second burst";
   first->Signal(SIGKILL);
-  generator.join();
+  for (; written < kPieces; ++written) {
+    ASSERT_NO_FATAL_FAILURE(Generate(bs, "in", 2, fmt::format("second{}-", written), 100, 2, written == 0));
+  }
   auto killed = first->Wait(10s);
   ASSERT_TRUE(killed.ok());
   EXPECT_EQ(*killed, 128 + SIGKILL);
