@@ -16,7 +16,7 @@
 
 #include "temp_dir.h"
 #include "exactly/checkpoint_store.h"
-#include "exactly/store_format1.h"
+#include "store_format1.h"
 
 namespace exactly {
 namespace {
