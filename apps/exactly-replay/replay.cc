@@ -86,7 +86,7 @@ struct Replayer::Impl {
     const auto mode = opt.state_dir.empty() ? RecordedLogWriter::Mode::kTruncate : RecordedLogWriter::Mode::kAppend;
     if (!opt.state_dir.empty()) {
       auto s = CheckpointStore::Open(opt.state_dir);
-      if (!s.ok()) return s.status().WithContext(fmt::format("state directory {}", opt.state_dir));
+      if (!s.ok()) return s.status();  // it names the directory
       store = std::move(*s);
     }
     auto out = RecordedLogWriter::Open(opt.output, mode);

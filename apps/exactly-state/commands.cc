@@ -56,7 +56,9 @@ class Session {
         fmt::print(err_, "exactly-state: no state directory at {} ({})\n", o_.state_dir, s.ToString());
         return kExitStore;
       }
-      return Fail(err_, s, fmt::format("cannot open state directory {}", o_.state_dir));
+      // The store's errors name the directory already.
+      fmt::print(err_, "exactly-state: {}\n", s.ToString());
+      return ExitFor(s);
     }
     store_ = std::move(*store);
     switch (o_.command) {
