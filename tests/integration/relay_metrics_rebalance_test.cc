@@ -61,10 +61,11 @@ TEST(RelayMetricsRebalance, RevokedPartitionsLeaveTheScrape) {
   ASSERT_TRUE(producer.ok());
   auto send_one_per_partition = [&](std::int64_t seq) {
     for (int p = 0; p < kPartitions; ++p) {
+      const std::string producer_id = fmt::format("p{}", p);  // StampedSend holds views
       relay_demo::StampedSend s;
       s.topic = "in";
       s.partition = Partition(p);
-      s.producer = fmt::format("p{}", p);
+      s.producer = producer_id;
       s.stamp = EpochSeq{Epoch(1), Sequence(seq)};
       s.value = "v";
       ASSERT_TRUE(relay_demo::SendStamped(*producer, s).ok());
