@@ -42,10 +42,20 @@ void TuneForLargeMessagesOnce(const kafka::Relay& relay, const kafka::KafkaConfi
         "its input; for large messages at full speed set --consumer-X queued.max.messages.kbytes to about a "
         "second of input, e.g. 262144 (docs/OPERATIONS.md, \"Large messages\")");
   }
-  if (TuneAllocatorForLargeMessages()) {
-    Say(fmt::format("chunked messages: malloc's mmap threshold raised to 4 MiB, and its trim threshold to {} MiB "
-                    "unless MALLOC_TRIM_THRESHOLD_ is set, so their ~1 MB buffers are reused",
-                    kLargeMessageTrimThreshold >> 20));
+  switch (TuneAllocatorForLargeMessages()) {
+    case AllocatorTuning::kTuned:
+      Say(fmt::format("chunked messages: malloc's mmap threshold raised to 4 MiB, and its trim threshold to {} MiB "
+                      "unless MALLOC_TRIM_THRESHOLD_ is set, so their ~1 MB buffers are reused",
+                      kLargeMessageTrimThreshold >> 20));
+      break;
+    case AllocatorTuning::kSetByEnvironment:
+      Say("chunked messages: malloc's thresholds left as the environment sets them (MALLOC_MMAP_THRESHOLD_ or "
+          "GLIBC_TUNABLES)");
+      break;
+    case AllocatorTuning::kUnsupported:
+      Say("chunked messages: malloc's thresholds not tuned: this process's allocator does not take mallopt (not "
+          "glibc's, or a sanitizer's); each ~1 MB buffer may be mapped and unmapped per record");
+      break;
   }
 }
 

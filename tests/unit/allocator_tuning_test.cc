@@ -36,7 +36,7 @@ TEST(AllocatorTuning, LargeMessagesKeepMegabyteBuffersOnTheHeap) {
   std::free(a);
   EXPECT_EQ(mallinfo2().hblks, mapped);
 
-  ASSERT_TRUE(TuneAllocatorForLargeMessages());
+  ASSERT_EQ(TuneAllocatorForLargeMessages(), AllocatorTuning::kTuned);
   void* b = std::malloc(kChunk);
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(mallinfo2().hblks, mapped) << "a 1 MB block comes from the heap at 4 MiB";
@@ -62,7 +62,7 @@ TEST(AllocatorTuning, LargeMessagesKeepFreedBuffersAtTheTopOfTheHeap) {
   }
   constexpr std::size_t kChunk = 1'000'000;
   TuneAllocatorForLongRunningProcess();
-  ASSERT_TRUE(TuneAllocatorForLargeMessages());
+  ASSERT_EQ(TuneAllocatorForLargeMessages(), AllocatorTuning::kTuned);
   // Blocks allocated in turn come off the top of the heap; freeing them in
   // reverse leaves all of it free at the top.
   constexpr int kBuffers = 8;
@@ -89,6 +89,29 @@ TEST(AllocatorTuning, LargeMessagesKeepFreedBuffersAtTheTopOfTheHeap) {
   static_assert(80 * kChunk > kLargeMessageTrimThreshold);
   EXPECT_LT(mallinfo2().arena, grown) << "more than the trim threshold free at the top is returned";
 #endif
+}
+
+// Where it cannot tune, it says why, and sets nothing.
+TEST(AllocatorTuning, LargeMessagesLeaveAThresholdTheEnvironmentSets) {
+#ifndef __GLIBC__
+  GTEST_SKIP() << "glibc only";
+#else
+  const bool was_set = std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr;
+  if (!was_set) {
+    ASSERT_EQ(::setenv("MALLOC_MMAP_THRESHOLD_", "1048576", 0), 0);
+  }
+  const AllocatorTuning result = TuneAllocatorForLargeMessages();
+  if (!was_set) ::unsetenv("MALLOC_MMAP_THRESHOLD_");
+  EXPECT_EQ(result, AllocatorTuning::kSetByEnvironment);
+#endif
+}
+
+TEST(AllocatorTuning, LargeMessagesUnderTheSanitizersAllocatorSetNothing) {
+  if (!unit_test::kAddressSanitizer) GTEST_SKIP() << "only the sanitizer's allocator refuses mallopt here";
+  if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("GLIBC_TUNABLES") != nullptr) {
+    GTEST_SKIP() << "the environment sets malloc's thresholds";
+  }
+  EXPECT_EQ(TuneAllocatorForLargeMessages(), AllocatorTuning::kUnsupported);
 }
 
 }  // namespace

@@ -32,14 +32,16 @@
 // that one): at glibc's 128 KiB, freeing a chunk's buffer at the top of
 // the heap returned its pages to the kernel, and the next chunk's copy
 // faulted them in zeroed again; up to that much free heap is now kept.
-// Returns false, doing nothing, where the environment sets the mmap
-// threshold or without glibc.
+// Does nothing where the environment sets the mmap threshold, or where
+// the process's malloc is not glibc's (another libc, or a sanitizer's
+// allocator, which refuses mallopt); the result says which.
 //
 // Thread safety: TuneAllocatorForLongRunningProcess once, before other
 // threads allocate; TuneAllocatorForLargeMessages from any thread.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace exactly {
 
@@ -47,7 +49,13 @@ namespace exactly {
 // once the process carries large messages.
 inline constexpr std::size_t kLargeMessageTrimThreshold = std::size_t{64} << 20;
 
+enum class AllocatorTuning : std::uint8_t {
+  kTuned,             // the thresholds are set
+  kSetByEnvironment,  // MALLOC_MMAP_THRESHOLD_ or GLIBC_TUNABLES sets them: left alone
+  kUnsupported,       // malloc is not glibc's, or refuses mallopt: nothing set
+};
+
 void TuneAllocatorForLongRunningProcess() noexcept;
-bool TuneAllocatorForLargeMessages() noexcept;
+AllocatorTuning TuneAllocatorForLargeMessages() noexcept;
 
 }  // namespace exactly

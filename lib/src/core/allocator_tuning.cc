@@ -30,10 +30,10 @@ void TuneAllocatorForLongRunningProcess() noexcept {
 #endif
 }
 
-bool TuneAllocatorForLargeMessages() noexcept {
+AllocatorTuning TuneAllocatorForLargeMessages() noexcept {
 #ifdef __GLIBC__
-  if (EnvironmentSetsThreshold()) return false;
-  if (::mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024) != 1) return false;
+  if (EnvironmentSetsThreshold()) return AllocatorTuning::kSetByEnvironment;
+  if (::mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024) != 1) return AllocatorTuning::kUnsupported;
   // With the threshold set by hand, glibc no longer raises the trim
   // threshold with it either: it stays at 128 KiB, and freeing a chunk's
   // buffer at the top of the heap gives the pages back, for the next one
@@ -41,9 +41,9 @@ bool TuneAllocatorForLargeMessages() noexcept {
   if (!EnvironmentSets("MALLOC_TRIM_THRESHOLD_", "trim_threshold")) {
     (void)::mallopt(M_TRIM_THRESHOLD, static_cast<int>(kLargeMessageTrimThreshold));
   }
-  return true;
+  return AllocatorTuning::kTuned;
 #else
-  return false;
+  return AllocatorTuning::kUnsupported;
 #endif
 }
 
