@@ -6,6 +6,8 @@
 #
 #   scripts/check.sh            everything (what CI runs)
 #   SKIP_SANITIZE=1 SKIP_FUZZ=1 scripts/check.sh   skip the sanitizer / fuzz passes
+#   SANITIZE_ALL=1 scripts/check.sh  the sanitizer pass builds the apps too and
+#       runs the replay and integration tests as well (~+10 min on 2 cores)
 #   CHECK_DEBUG_INFO=-g1 scripts/check.sh          line tables only (what CI uses):
 #       backtraces and sanitizer reports keep file:line, compiling takes
 #       about a sixth less and linking much less; default -g
@@ -38,7 +40,8 @@ background_builds() {
   set -euo pipefail
   if [ -z "${SKIP_SANITIZE:-}" ]; then
     cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="$DEBUG_INFO" \
-          -DEXACTLY_SANITIZE=ON -DEXACTLY_WERROR=ON -DEXACTLY_BUILD_APPS=OFF -DEXACTLY_BUILD_BENCHMARKS=OFF \
+          -DEXACTLY_SANITIZE=ON -DEXACTLY_WERROR=ON -DEXACTLY_BUILD_APPS="${SANITIZE_APPS:-OFF}" \
+          -DEXACTLY_BUILD_BENCHMARKS=OFF \
           >build/check-asan.log 2>&1 ||
       { echo "asan configure failed" >build/check-failed; exit 1; }
     cmake --build build-asan -j "$JOBS" >>build/check-asan.log 2>&1 ||
@@ -50,7 +53,12 @@ background_builds() {
   fi
 }
 export -f background_builds
-export JOBS
+SANITIZE_LABELS=unit
+if [ -n "${SANITIZE_ALL:-}" ]; then
+  SANITIZE_APPS=ON
+  SANITIZE_LABELS="unit|replay|integration"
+fi
+export JOBS SANITIZE_APPS
 rm -f build/check-failed build/check-asan.log build/check-fuzz.log
 setsid -w nice -n 19 bash -c background_builds &
 bg=$!
@@ -70,9 +78,9 @@ fi
 trap - EXIT
 
 if [ -z "${SKIP_SANITIZE:-}" ]; then
-  step "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+  step "tests ($SANITIZE_LABELS) under AddressSanitizer + UndefinedBehaviorSanitizer"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan -L unit --output-on-failure -j "$JOBS" --timeout 600
+    ctest --test-dir build-asan -L "$SANITIZE_LABELS" --output-on-failure -j "$JOBS" --timeout 600
 fi
 
 if [ -z "${SKIP_FUZZ:-}" ]; then
