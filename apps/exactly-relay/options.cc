@@ -36,8 +36,9 @@ Rejected input (malformed, corrupt, abandoned, dropped unstamped) goes to
 .offset. Checkpoints go to the RocksDB state in --state-dir; none records
 input offsets as consumed before every output they caused is acknowledged
 by the brokers (the relay keeps relaying while it waits). A failed
-delivery fails the checkpoint and the relay rewinds to the previous one. Offsets are also committed to the group so
-lag tools see progress; the state directory stays the source of truth.
+delivery fails the checkpoint and the relay rewinds to the previous one.
+Offsets are also committed to the group so lag tools see progress; the
+state directory stays the source of truth.
 
 --demo (without --brokers) runs everything in-process: librdkafka's mock
 cluster, a traffic generator (retried windows, a zombie producer, a
