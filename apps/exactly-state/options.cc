@@ -127,7 +127,8 @@ Result<StateToolOptions> ParseCommandLine(int argc, const char* const* argv, std
       return Status::InvalidArgument(fmt::format("{} needs --{}", spec->name, name));
     }
   }
-  for (const auto& [name, value] : vm) {
+  for (const auto& option : vm) {
+    const std::string& name = option.first;  // (clang 14 cannot capture a structured binding)
     if (name == "command" || name == "extra" || name == "state-dir" || name == "help") continue;
     if (name == "create" && !o.create) continue;  // a bool_switch is always stored
     const auto listed = [&](const std::vector<std::string_view>& v) {

@@ -541,8 +541,8 @@ class TrafficGen {
     // 24 bytes, and a 92-byte one.
     static const char* const kIds[] = {"alpha",      "beta/producer-of-25-bytes", "gamma", "delta/producer-of-24byte",
                                        "relay/in/0", "e~!",
-                                       "epsilon/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-                                       "xxxxxxxxxxxxxxxxxxxxxxxxxx"};
+                                       ("epsilon/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                        "xxxxxxxxxxxxxxxxxxxxxxxxxx")};
     std::vector<Producer> producers;
     for (std::size_t i = 0; i < o_.producers_per_partition; ++i) {
       Producer p;

@@ -130,10 +130,16 @@ rd_kafka_resp_err_t ProduceCopyTo(rd_kafka_t* rk, const char* topic, rd_kafka_to
   }
   const void* key = record.key ? (record.key->empty() ? kEmpty : record.key->data()) : nullptr;
   void* value = const_cast<char*>(record.value ? (record.value->empty() ? kEmpty : record.value->data()) : nullptr);
-  // librdkafka's RD_KAFKA_V_* macros do not parenthesise their arguments.
+  // librdkafka's RD_KAFKA_V_* macros do not parenthesise their arguments,
+  // and type-check them in statement expressions (a GNU extension, which
+  // clang's -Wpedantic reports even from a system header's macros).
   const std::int32_t partition = record.partition ? record.partition->value() : RD_KAFKA_PARTITION_UA;
   const std::size_t key_len = record.key ? record.key->size() : 0;
   const std::size_t value_len = record.value ? record.value->size() : 0;
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wgnu-statement-expression"
+#endif
   const rd_kafka_resp_err_t err =
       rkt != nullptr
           ? rd_kafka_producev(rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
@@ -144,6 +150,9 @@ rd_kafka_resp_err_t ProduceCopyTo(rd_kafka_t* rk, const char* topic, rd_kafka_to
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
                               RD_KAFKA_V_VALUE(value, value_len), RD_KAFKA_V_HEADERS(hdrs.get()),
                               RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) (void)hdrs.release();  // now owned by the queued message
   return err;
 }
