@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
+#include "address_sanitizer.h"
 #include "exactly/kafka/mock_cluster.h"
 #include "exactly/kafka/stamped_producer.h"
 #include "relay_test_util.h"
-#include "unit/address_sanitizer.h"
 
 namespace exactly::testing {
 namespace {
@@ -30,7 +30,7 @@ using namespace std::chrono_literals;
 
 // The relay's line on malloc once chunked messages arrive (it is built
 // with the same sanitizers as this test).
-constexpr std::string_view kMallocLine = unit_test::kAddressSanitizer
+constexpr std::string_view kMallocLine = test_build::kAddressSanitizer
                                              ? "chunked messages: malloc's thresholds not tuned: this process's allocator"
                                              : "chunked messages: malloc's mmap threshold raised to 4 MiB";
 

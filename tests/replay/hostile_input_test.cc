@@ -18,9 +18,9 @@
 #include <filesystem>
 #include <random>
 
+#include "address_sanitizer.h"
 #include "exactly/recorded_log.h"
 #include "replay_test_support.h"
-#include "unit/address_sanitizer.h"
 
 namespace exactly::replaytest {
 namespace {
@@ -52,7 +52,7 @@ std::string GoodLog(int n) {
 // allocator, which keeps freed blocks in quarantine (so the read buffer's
 // doublings add up) and pads every block; under it they are not checked.
 void ExpectPeakWithin(std::uint64_t peak, std::uint64_t baseline, std::uint64_t growth) {
-  if (unit_test::kAddressSanitizer) {
+  if (test_build::kAddressSanitizer) {
     std::printf("peak %llu MiB, baseline %llu MiB: not checked under AddressSanitizer\n",
                 static_cast<unsigned long long>(peak / kMiB), static_cast<unsigned long long>(baseline / kMiB));
     return;

@@ -23,7 +23,7 @@ TEST(AllocatorTuning, LargeMessagesKeepMegabyteBuffersOnTheHeap) {
 #ifndef __GLIBC__
   GTEST_SKIP() << "glibc only";
 #else
-  if (unit_test::kAddressSanitizer) GTEST_SKIP() << "the sanitizer replaces malloc";
+  if (test_build::kAddressSanitizer) GTEST_SKIP() << "the sanitizer replaces malloc";
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("GLIBC_TUNABLES") != nullptr) {
     GTEST_SKIP() << "the environment sets malloc's thresholds";
   }
@@ -55,7 +55,7 @@ TEST(AllocatorTuning, LargeMessagesKeepFreedBuffersAtTheTopOfTheHeap) {
 #ifndef __GLIBC__
   GTEST_SKIP() << "glibc only";
 #else
-  if (unit_test::kAddressSanitizer) GTEST_SKIP() << "the sanitizer replaces malloc";
+  if (test_build::kAddressSanitizer) GTEST_SKIP() << "the sanitizer replaces malloc";
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("MALLOC_TRIM_THRESHOLD_") != nullptr ||
       std::getenv("GLIBC_TUNABLES") != nullptr) {
     GTEST_SKIP() << "the environment sets malloc's thresholds";
@@ -107,7 +107,7 @@ TEST(AllocatorTuning, LargeMessagesLeaveAThresholdTheEnvironmentSets) {
 }
 
 TEST(AllocatorTuning, LargeMessagesUnderTheSanitizersAllocatorSetNothing) {
-  if (!unit_test::kAddressSanitizer) GTEST_SKIP() << "only the sanitizer's allocator refuses mallopt here";
+  if (!test_build::kAddressSanitizer) GTEST_SKIP() << "only the sanitizer's allocator refuses mallopt here";
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("GLIBC_TUNABLES") != nullptr) {
     GTEST_SKIP() << "the environment sets malloc's thresholds";
   }

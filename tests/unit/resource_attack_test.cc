@@ -42,7 +42,7 @@ std::uint64_t PeakRssBytes() {
 // AddressSanitizer's allocator (redzones, quarantine) multiplies memory
 // use, so under it the peak-RSS bounds below are not checked: the same
 // tests check them in the regular build, and the outcome checks run in both.
-constexpr bool kRssIsMeasurable = !unit_test::kAddressSanitizer;
+constexpr bool kRssIsMeasurable = !test_build::kAddressSanitizer;
 
 // Growth of the peak resident set since construction.
 class PeakGrowth {

@@ -2,10 +2,11 @@
 //
 // Whether this test binary runs under AddressSanitizer, whose allocator
 // replaces malloc (redzones, quarantine): tests of memory use or of
-// malloc's own behaviour skip those checks under it.
+// malloc's own behaviour skip those checks under it. Shared by every kind
+// of test; the apps they run are built with the same sanitizers.
 #pragma once
 
-namespace exactly::unit_test {
+namespace exactly::test_build {
 
 #if defined(__SANITIZE_ADDRESS__)
 inline constexpr bool kAddressSanitizer = true;
@@ -19,4 +20,4 @@ inline constexpr bool kAddressSanitizer = false;
 inline constexpr bool kAddressSanitizer = false;
 #endif
 
-}  // namespace exactly::unit_test
+}  // namespace exactly::test_build
