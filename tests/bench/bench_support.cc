@@ -87,10 +87,19 @@ std::vector<std::uint64_t> ParseU64List(std::string_view text, std::string_view 
 bool Flags::Has(std::string_view name) const { return values_.find(name) != values_.end(); }
 
 kafka::KafkaConfig ConsumerConfig(const std::string& bs, const std::string& group) {
+  // queued.min.messages: librdkafka before 2.2 stops fetching for a fixed
+  // second once a consumer holds that many fetched records (100,000 by
+  // default), and does not resume when the application drains them. A
+  // loop that copies small records faster than 100,000 a second then sits
+  // idle for most of that second, so every pipeline here (pipe, relay,
+  // recipe alike) measured the pause, not itself (docs/BENCHMARKS.md,
+  // "The fetch pause"). At 10 M the queue's byte bound
+  // (queued.max.messages.kbytes) is what stops fetching, as for large
+  // records; the inputs here are at most 1 M records.
   return kafka::KafkaConfig{{"bootstrap.servers", bs},         {"group.id", group},
                             {"fetch.wait.max.ms", "10"},       {"session.timeout.ms", "6000"},
                             {"enable.auto.commit", "false"},   {"enable.auto.offset.store", "false"},
-                            {"auto.offset.reset", "earliest"}};
+                            {"auto.offset.reset", "earliest"}, {"queued.min.messages", "10000000"}};
 }
 
 kafka::KafkaConfig ProducerConfig(const std::string& bs) {

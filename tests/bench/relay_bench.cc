@@ -11,19 +11,33 @@
 // values, 1,000 producers, 4 partitions): sizes 1 KB and 10 KB, producers
 // 10 and 100,000, partitions 1 and 16; 7 configurations. Each has its own
 // input topic (layout: bench_support.h; --records records, fewer for large
-// values so that one input holds at most --max-bytes of values). Each
-// measurement consumes the whole input in its own consumer group into its
-// own output topic. Runs alternate pipe, relay, pipe, relay...; reported
+// values so that one input holds at most --max-bytes of values, and at
+// most 250,000 a partition). Each measurement consumes the whole input in
+// its own consumer group into its own output topic. Runs alternate pipe, relay, pipe, relay...; reported
 // are the medians, their ratio, and the median of the per-run (paired)
 // ratios, which is less sensitive to a machine whose load drifts.
 //
-//   relay_bench [--records N] [--runs R] [--max-bytes B] [--interval-ms MS]
+//   relay_bench [--records N (1,000,000)] [--runs R] [--max-bytes B] [--interval-ms MS]
 //               [--axis all|reference|size|producers|partitions]
 //               [--size B --producers P --partitions N]  (one configuration)
-//               [--only pipe|relay] [--queue-kbytes K] [--json]
+//               [--only pipe|relay] [--queue-kbytes K] [--queue-messages N]
+//               [--reference-runs R] [--json]
+//
+// --runs: measurements per side at each point (3); --reference-runs: at
+// the reference point, which carries the target (9, or --runs when only
+// that is given). Identical runs here spread from 0.66 to 1.29 in
+// relay/pipe, and 3 of them do not read the ratio to better than +-0.1.
 //
 // --queue-kbytes: the consumers' queued.max.messages.kbytes, pipe and
-// relay alike (default: librdkafka's, 64 MiB); see relay_chunked_bench.
+// relay alike (default 262144, 256 MiB: more than any input here holds,
+// so neither side ever meets librdkafka 2.0.2's one-second fetch pause
+// and both measure themselves; 0: librdkafka's 64 MiB, where the 1 KB
+// and 10 KB points measure that pause). See ConsumerConfig
+// (bench_support.cc) for the same pause by record count, and
+// relay_chunked_bench.
+// --queue-messages: the consumers' queued.min.messages, pipe and relay
+// alike (default: ConsumerConfig's, 10,000,000; 100000 is librdkafka's
+// default, where both sides measure the fetch pause by record count).
 //
 // --json: besides the human summary (stderr then), one JSON object per
 // configuration on stdout, one line each:
@@ -35,6 +49,8 @@
 //   interval_ms    relay checkpoint interval; sync: synced RocksDB writes
 //   records        input records consumed per run
 //   runs           measurements per side
+//   queue_kbytes   --queue-kbytes (0: librdkafka's default)
+//   queue_messages --queue-messages (0: ConsumerConfig's)
 //   baseline       "pipe"; baseline_rps / subject_rps: median records/s of
 //                  the pipe / the relay; baseline_bps / subject_bps: the
 //                  same in value bytes/s
@@ -61,6 +77,8 @@ using namespace exactly;
 using namespace exactly::bench;
 using namespace std::chrono_literals;
 
+constexpr std::uint64_t kMaxRecordsPerPartition = 250000;
+
 struct Point {
   std::string axis;
   std::size_t size;
@@ -70,31 +88,38 @@ struct Point {
 
 struct Settings {
   std::uint64_t records, max_bytes;
-  int runs;
+  int runs, reference_runs;
   std::chrono::milliseconds interval;
   std::string only;
   bool json;
-  std::uint64_t queue_kbytes;  // consumers' queued.max.messages.kbytes, both sides (0: librdkafka's)
+  std::uint64_t queue_kbytes;    // consumers' queued.max.messages.kbytes, both sides (0: librdkafka's)
+  std::uint64_t queue_messages;  // consumers' queued.min.messages, both sides (0: ConsumerConfig's)
 };
 
 void RunPoint(kafka::MockCluster& cluster, const Point& pt, const Settings& s) {
+  const int runs = pt.axis == "reference" ? s.reference_runs : s.runs;
   InputSpec spec;
   spec.topic = fmt::format("in-s{}-p{}-n{}", pt.size, pt.producers, pt.partitions);
   spec.value_bytes = pt.size;
   spec.producers = pt.producers;
   spec.partitions = pt.partitions;
-  spec.records = std::max<std::uint64_t>(1000, std::min(s.records, s.max_bytes / pt.size));
+  // At most kMaxRecordsPerPartition a partition: the mock broker keeps
+  // about 5 MiB of each, and 1 M lz4-compressed records in one partition
+  // overran it.
+  spec.records = std::max<std::uint64_t>(
+      1000, std::min({s.records, s.max_bytes / pt.size, kMaxRecordsPerPartition * static_cast<std::uint64_t>(pt.partitions)}));
   const Input in = ProduceInput(cluster, spec);
   std::FILE* human = s.json ? stderr : stdout;
   std::fprintf(human, "%s: %llu records of %zu B, %llu producers, %d partitions, %d run(s) each\n", pt.axis.c_str(),
                static_cast<unsigned long long>(in.records), pt.size, static_cast<unsigned long long>(pt.producers),
-               pt.partitions, s.runs);
+               pt.partitions, runs);
   std::vector<double> pipe, relay, pipe_cpu, relay_cpu, pipe_bps, relay_bps, checkpoints, checkpoint_ms;
-  for (int r = 0; r < s.runs; ++r) {
+  for (int r = 0; r < runs; ++r) {
     const std::string tag = fmt::format("{}-{}", spec.topic, r);
     Measurement p, q;
     RelayRun run{s.interval};
     if (s.queue_kbytes != 0) run.consumer_extra.Set("queued.max.messages.kbytes", std::to_string(s.queue_kbytes));
+    if (s.queue_messages != 0) run.consumer_extra.Set("queued.min.messages", std::to_string(s.queue_messages));
     if (s.only != "relay") p = RunPipe(cluster, in, "pipe-" + tag, "pipe-out-" + tag, run.consumer_extra);
     if (s.only != "pipe") q = RunRelay(cluster, in, "relay-" + tag, "relay-out-" + tag, run);
     pipe.push_back(p.rps);
@@ -122,7 +147,9 @@ void RunPoint(kafka::MockCluster& cluster, const Point& pt, const Settings& s) {
       .Int("interval_ms", static_cast<std::uint64_t>(s.interval.count()))
       .Bool("sync", true)
       .Int("records", in.records)
-      .Int("runs", static_cast<std::uint64_t>(s.runs));
+      .Int("runs", static_cast<std::uint64_t>(runs))
+      .Int("queue_kbytes", s.queue_kbytes)
+      .Int("queue_messages", s.queue_messages);
   j.Str("baseline", "pipe").Num("baseline_rps", sum.baseline).Num("subject_rps", sum.subject);
   j.Num("baseline_bps", Median(pipe_bps)).Num("subject_bps", Median(relay_bps));
   j.Num("ratio", sum.ratio).Num("paired_ratio", sum.paired).Num("paired_min", sum.paired_min);
@@ -137,15 +164,17 @@ void RunPoint(kafka::MockCluster& cluster, const Point& pt, const Settings& s) {
 int main(int argc, char** argv) {
   const Flags f(argc, argv,
                 {"records", "runs", "max-bytes", "interval-ms", "axis", "size", "producers", "partitions", "only",
-                 "queue-kbytes"},
+                 "queue-kbytes", "queue-messages", "reference-runs"},
                 {"json"});
   Settings s;
-  s.records = f.U64("records", 200000);
+  s.records = f.U64("records", 1000000);
   s.max_bytes = f.U64("max-bytes", 200000000);
   s.runs = static_cast<int>(f.U64("runs", 3));
+  s.reference_runs = static_cast<int>(f.U64("reference-runs", f.Has("runs") ? f.U64("runs", 3) : 9));
   s.interval = std::chrono::milliseconds(f.U64("interval-ms", 100));
   s.only = f.Str("only", "");
-  s.queue_kbytes = f.U64("queue-kbytes", 0);
+  s.queue_kbytes = f.U64("queue-kbytes", 262144);
+  s.queue_messages = f.U64("queue-messages", 0);
   s.json = f.Has("json");
   const Point ref{"reference", 100, 1000, 4};
   std::vector<Point> points;

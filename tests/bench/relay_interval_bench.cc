@@ -31,7 +31,7 @@
 //   below `predicted` when a checkpoint already being written completes
 //   during the destruction.
 //
-//   relay_interval_bench [--records N] [--runs R] [--crashes C]
+//   relay_interval_bench [--records N (1,000,000)] [--runs R] [--crashes C]
 //                        [--intervals 10,30,100,300,1000]
 //                        [--queue-messages N] [--json]
 //
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
   auto cluster = Check(kafka::MockCluster::Create(1), "mock cluster");
   InputSpec spec;
   spec.topic = "in";
-  spec.records = f.U64("records", 200000);
+  spec.records = f.U64("records", 1000000);
   const Input in = ProduceInput(cluster, spec);
   std::fprintf(human, "relay_interval_bench: %llu records of %zu B, %llu producers, %d partitions, %d round(s)\n",
                static_cast<unsigned long long>(in.records), spec.value_bytes,

@@ -7,7 +7,7 @@ set key outside bottom center horizontal
 set offsets graph 0.03, graph 0.03, 0, 0
 set logscale x
 set format x '%.0s%c'
-set yrange [0:1.189146]
+set yrange [0:1.15]
 set ylabel 'ratio to pipe'
 plot 'relay_bench_relay_vs_pipe_producers.0.dat' using 1:2 axes x1y1 with linespoints lw 2 pt 7 title 'ratio to pipe', \
      1 with lines dt 2 lc rgb 'gray' title 'baseline (ratio 1)', \
