@@ -13,6 +13,7 @@
 #include "exactly/allocator_tuning.h"
 #include "exactly/checkpoint_store.h"
 #include "exactly/kafka/relay.h"
+#include "fetch_stall.h"
 #include "log.h"
 #include "metrics_endpoint.h"
 #include "status_line.h"
@@ -101,6 +102,8 @@ int RunRelay(const AppOptions& o) {
   auto next_status = StatusLine::Clock::now() + interval;
   Status st;
   bool large_messages_seen = false;
+  FetchStallDetector stalls;
+  bool stall_warned = false;
   while (!apps::ShutdownRequested()) {
     // The slice bounds how stale the metrics are and how late a signal is
     // seen (scripts/bench_relay_binary.py times the relay by its metrics).
@@ -108,6 +111,14 @@ int RunRelay(const AppOptions& o) {
     if (metrics) metrics->Update(**relay);
     if (!st.ok()) break;
     TuneForLargeMessagesOnce(**relay, relay_options.consumer_config, &large_messages_seen);
+    if (!stall_warned) {
+      const auto waiting = TotalLag((*relay)->Positions());
+      if (stalls.Observe(FetchStallDetector::Clock::now(), (*relay)->stats().consumer.polled, waiting)) {
+        apps::Logger::Get().Log(apps::LogLevel::kWarn,
+                                FetchStallWarning(stalls, waiting.value_or(0), relay_options.consumer_config));
+        stall_warned = true;
+      }
+    }
     if (interval.count() > 0 && StatusLine::Clock::now() >= next_status) {
       SayReport(status.Format((*relay)->stats(), (*relay)->Positions()));
       next_status += interval;

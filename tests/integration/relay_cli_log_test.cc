@@ -9,7 +9,9 @@
 // input at librdkafka's default fetch queue gets one warning naming the
 // setting that holds large messages back; with the queue set, none. The
 // first chunked message gets one line on malloc's tuning: done, or (under
-// AddressSanitizer, whose allocator refuses mallopt) why not.
+// AddressSanitizer, whose allocator refuses mallopt) why not. A relay held
+// by librdkafka's fetch pause (small records, the queue's record count)
+// gets one warning naming queued.min.messages; one that is not, none.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <simdjson.h>
@@ -20,6 +22,7 @@
 
 #include "address_sanitizer.h"
 #include "exactly/kafka/mock_cluster.h"
+#include "exactly/kafka/producer.h"
 #include "exactly/kafka/stamped_producer.h"
 #include "relay_test_util.h"
 
@@ -227,6 +230,68 @@ TEST(RelayCliLog, ChunkedInputAtTheDefaultFetchQueueWarnsOnce) { ExpectFetchQueu
 TEST(RelayCliLog, ChunkedInputWithTheFetchQueueSetDoesNotWarn) {
   ExpectFetchQueueHint({"--consumer-X queued.max.messages.kbytes=262144"}, false);
 }
+
+// Small records through the relay with librdkafka's fetch queue held to
+// `queue_messages` records: at 1,000 the consumer stops fetching for a
+// second after each 2,000-record batch and the relay, done with the batch
+// in milliseconds, waits with records at the broker, so it warns once,
+// naming the setting. With the queue out of the way it reads the input
+// through without a warning.
+void ExpectFetchStallWarning(const std::string& queue_messages, bool expected) {
+  constexpr int kBatches = 8, kPerBatch = 2000;
+  auto cluster = kafka::MockCluster::Create(1);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  ASSERT_TRUE(cluster->CreateTopic("in", 1).ok());
+  ASSERT_TRUE(cluster->CreateTopic("out", 1).ok());
+  {
+    auto producer = kafka::Producer::Create(
+        kafka::KafkaConfig{{"bootstrap.servers", cluster->bootstraps()}, {"compression.type", "lz4"}});
+    ASSERT_TRUE(producer.ok()) << producer.status().ToString();
+    const std::string value(100, 'v');
+    for (int b = 0; b < kBatches; ++b) {
+      for (int i = 0; i < kPerBatch; ++i) {
+        ASSERT_TRUE(producer->Produce({"in", Partition(0), std::nullopt, std::string_view(value), {}}, 10s).ok());
+      }
+      ASSERT_TRUE(producer->Flush(30s).ok());  // one batch each
+    }
+  }
+  TempDir dir;
+  StderrRun run("--brokers " + cluster->bootstraps() + " --input in --output out --state-dir '" + dir.sub("s") +
+                "' --log-format json --status-interval-ms 200 --consumer-X session.timeout.ms=6000"
+                " --consumer-X fetch.wait.max.ms=10 --consumer-X queued.min.messages=" +
+                queue_messages);
+  const auto deadline = std::chrono::steady_clock::now() + 90s;
+  int warnings = 0;
+  std::uint64_t records_in = 0;
+  simdjson::dom::element doc;
+  while (expected ? warnings == 0 : records_in < kBatches * kPerBatch) {
+    auto line = run.NextJson(deadline, &doc);
+    if (!line) break;
+    std::string_view msg, level;
+    if (doc["msg"].get_string().get(msg) != simdjson::SUCCESS) continue;
+    if (msg.starts_with("the consumer received nothing for up to")) {
+      ASSERT_EQ(doc["level"].get_string().get(level), simdjson::SUCCESS);
+      EXPECT_EQ(level, "warn") << *line;
+      EXPECT_NE(msg.find("queued.min.messages records (" + queue_messages + ")"), std::string_view::npos) << *line;
+      EXPECT_NE(msg.find("--consumer-X queued.min.messages"), std::string_view::npos) << *line;
+      ++warnings;
+    }
+    std::uint64_t in = 0;
+    if (doc["records_in"].get_uint64().get(in) == simdjson::SUCCESS) records_in = in;
+  }
+  if (expected) {
+    EXPECT_EQ(warnings, 1) << "no fetch-stall warning within 90 s";
+  } else {
+    EXPECT_EQ(records_in, static_cast<std::uint64_t>(kBatches * kPerBatch)) << "the relay did not read its input";
+    EXPECT_EQ(warnings, 0);
+  }
+  run.Signal(SIGTERM);
+  EXPECT_EQ(run.Wait(), 0);
+}
+
+TEST(RelayCliLog, RelayHeldByTheFetchPauseWarnsOnce) { ExpectFetchStallWarning("1000", true); }
+
+TEST(RelayCliLog, RelayWithTheFetchQueueOutOfTheWayDoesNotWarn) { ExpectFetchStallWarning("10000000", false); }
 
 #endif
 
