@@ -13,11 +13,13 @@
 // input topic (layout: bench_support.h; --records records, fewer for large
 // values so that one input holds at most --max-bytes of values, and at
 // most 250,000 a partition). Each measurement consumes the whole input in
-// its own consumer group into its own output topic. Runs alternate pipe, relay, pipe, relay...; reported
-// are the medians, their ratio, and the median of the per-run (paired)
-// ratios, which is less sensitive to a machine whose load drifts.
+// its own consumer group into its own output topic. Runs alternate pipe,
+// relay, pipe, relay...; reported are the medians, their ratio, and the
+// median of the per-run (paired) ratios, which is less sensitive to a
+// machine whose load drifts.
 //
-//   relay_bench [--records N (1,000,000)] [--runs R] [--max-bytes B] [--interval-ms MS]
+//   relay_bench [--records N (1,000,000)] [--runs R] [--max-bytes B]
+//               [--interval-ms MS]
 //               [--axis all|reference|size|producers|partitions]
 //               [--size B --producers P --partitions N]  (one configuration)
 //               [--only pipe|relay] [--queue-kbytes K] [--queue-messages N]
@@ -106,8 +108,8 @@ void RunPoint(kafka::MockCluster& cluster, const Point& pt, const Settings& s) {
   // At most kMaxRecordsPerPartition a partition: the mock broker keeps
   // about 5 MiB of each, and 1 M lz4-compressed records in one partition
   // overran it.
-  spec.records = std::max<std::uint64_t>(
-      1000, std::min({s.records, s.max_bytes / pt.size, kMaxRecordsPerPartition * static_cast<std::uint64_t>(pt.partitions)}));
+  const std::uint64_t partition_cap = kMaxRecordsPerPartition * static_cast<std::uint64_t>(pt.partitions);
+  spec.records = std::max<std::uint64_t>(1000, std::min({s.records, s.max_bytes / pt.size, partition_cap}));
   const Input in = ProduceInput(cluster, spec);
   std::FILE* human = s.json ? stderr : stdout;
   std::fprintf(human, "%s: %llu records of %zu B, %llu producers, %d partitions, %d run(s) each\n", pt.axis.c_str(),
