@@ -14,7 +14,7 @@ bool FetchStallDetector::Observe(Clock::time_point now, std::uint64_t received, 
   const bool progressed = received != received_;
   received_ = received;
   const auto previous = std::exchange(last_, now);
-  if (progressed || !waiting || *waiting == 0 || !previous) {
+  if (progressed || !waiting || *waiting < options_.min_waiting || !previous) {
     // Receiving, caught up, or nothing to compare with: not a stall.
     stalled_.reset();
     counted_ = false;

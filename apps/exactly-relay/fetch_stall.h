@@ -10,10 +10,12 @@
 // The signature, seen from the relay's loop: slices in which no record
 // arrived although the partitions' high watermarks (as of the last fetch
 // responses) are ahead of the relay, lasting at least `stall` in a row,
-// `episodes` separate times. A relay that has caught up (nothing waiting)
-// or that keeps receiving is never counted. A broker that is slow or
-// failing over can look the same for a while, which is why one stall is
-// not enough.
+// `episodes` separate times. A relay that has caught up or that keeps
+// receiving is never counted, nor fewer than `min_waiting` records at the
+// broker: offsets that hold no record for the relay (transaction markers
+// after the last record) keep a caught-up relay's lag above zero. A
+// broker that is slow or failing over can look the same for a while,
+// which is why one stall is not enough.
 //
 // Thread safety: one thread at a time.
 #pragma once
@@ -35,6 +37,7 @@ class FetchStallDetector {
   struct Options {
     std::chrono::milliseconds stall{300};
     int episodes = 3;
+    std::uint64_t min_waiting = 1000;
   };
 
   FetchStallDetector() : FetchStallDetector(Options{}) {}
