@@ -17,7 +17,6 @@ bool FetchStallDetector::Observe(Clock::time_point now, std::uint64_t received, 
   if (progressed || !waiting || *waiting < options_.min_waiting || !previous) {
     // Receiving, caught up, or nothing to compare with: not a stall.
     stalled_.reset();
-    counted_ = false;
     return false;
   }
   // Nothing arrived since the previous observation while records wait: the
@@ -25,12 +24,10 @@ bool FetchStallDetector::Observe(Clock::time_point now, std::uint64_t received, 
   if (!stalled_) stalled_ = *previous;
   const auto length = std::chrono::duration_cast<std::chrono::milliseconds>(now - *stalled_);
   longest_ = std::max(longest_, length);
-  if (length < options_.stall || counted_) return false;
-  counted_ = true;
-  ++episodes_;
-  if (episodes_ < options_.episodes || fired_) return false;
-  fired_ = true;
-  return true;
+  // A stall becomes an episode at the observation where it reaches
+  // `stall`, once however long it lasts; the count passes `episodes` once.
+  if (length < options_.stall || *previous - *stalled_ >= options_.stall) return false;
+  return ++episodes_ == options_.episodes;
 }
 
 std::string FetchStallWarning(const FetchStallDetector& detector, std::uint64_t waiting,

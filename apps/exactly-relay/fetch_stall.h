@@ -57,8 +57,6 @@ class FetchStallDetector {
   std::optional<Clock::time_point> last_;      // previous observation
   std::optional<Clock::time_point> stalled_;   // start of the current stall
   std::uint64_t received_ = 0;
-  bool counted_ = false;  // the current stall is already an episode
-  bool fired_ = false;
   int episodes_ = 0;
   std::chrono::milliseconds longest_{0};
 };

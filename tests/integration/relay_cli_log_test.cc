@@ -172,6 +172,24 @@ TEST(RelayCliLog, LibrdkafkaLinesGoThroughTheSameLogger) {
   EXPECT_TRUE(seen) << "no librdkafka line within 30 s";
 }  // the relay is killed with its Subprocess
 
+// exactly-relay from topic "in" to "out" of `cluster`, its state under
+// `dir`, logging JSON, with the consumer settings the mock wants.
+std::string RelayArgs(const kafka::MockCluster& cluster, TempDir& dir) {
+  return "--brokers " + cluster.bootstraps() + " --input in --output out --state-dir '" + dir.sub("s") +
+         "' --log-format json --consumer-X session.timeout.ms=6000 --consumer-X fetch.wait.max.ms=10";
+}
+
+// Whether `msg` (of the JSON line `doc`, `line`) starts with `prefix`; if
+// so, it must be at warn level.
+bool IsWarning(const simdjson::dom::element& doc, std::string_view msg, std::string_view prefix,
+               const std::string& line) {
+  if (!msg.starts_with(prefix)) return false;
+  std::string_view level;
+  EXPECT_EQ(doc["level"].get_string().get(level), simdjson::SUCCESS) << line;
+  EXPECT_EQ(level, "warn") << line;
+  return true;
+}
+
 // Chunked input through the relay itself (not the demo, which sets the
 // queue): one warning about librdkafka's fetch queue, logged before the
 // malloc line, unless the operator set the queue.
@@ -197,8 +215,7 @@ void ExpectFetchQueueHint(const std::vector<std::string>& extra_args, bool expec
     ASSERT_TRUE(producer->Flush(30s).ok());
   }
   TempDir dir;
-  std::string args = "--brokers " + cluster->bootstraps() + " --input in --output out --state-dir '" + dir.sub("s") +
-                     "' --log-format json --consumer-X session.timeout.ms=6000 --consumer-X fetch.wait.max.ms=10";
+  std::string args = RelayArgs(*cluster, dir);
   for (const auto& a : extra_args) args += " " + a;
   // The malloc line is the marker, so malloc must not be tuned from outside.
   StderrRun run(args, "-u MALLOC_MMAP_THRESHOLD_");
@@ -209,11 +226,9 @@ void ExpectFetchQueueHint(const std::vector<std::string>& extra_args, bool expec
   while (!tuned) {
     auto line = run.NextJson(deadline, &doc);
     if (!line) break;
-    std::string_view msg, level;
+    std::string_view msg;
     if (doc["msg"].get_string().get(msg) != simdjson::SUCCESS) continue;
-    if (msg.starts_with("chunked messages with the consumer's default queued.max.messages.kbytes")) {
-      ASSERT_EQ(doc["level"].get_string().get(level), simdjson::SUCCESS);
-      EXPECT_EQ(level, "warn") << *line;
+    if (IsWarning(doc, msg, "chunked messages with the consumer's default queued.max.messages.kbytes", *line)) {
       EXPECT_NE(msg.find("--consumer-X queued.max.messages.kbytes"), std::string_view::npos) << *line;
       ++hints;
     }
@@ -256,9 +271,7 @@ void ExpectFetchStallWarning(const std::string& queue_messages, bool expected) {
     }
   }
   TempDir dir;
-  StderrRun run("--brokers " + cluster->bootstraps() + " --input in --output out --state-dir '" + dir.sub("s") +
-                "' --log-format json --status-interval-ms 200 --consumer-X session.timeout.ms=6000"
-                " --consumer-X fetch.wait.max.ms=10 --consumer-X queued.min.messages=" +
+  StderrRun run(RelayArgs(*cluster, dir) + " --status-interval-ms 200 --consumer-X queued.min.messages=" +
                 queue_messages);
   const auto deadline = std::chrono::steady_clock::now() + 90s;
   int warnings = 0;
@@ -267,11 +280,9 @@ void ExpectFetchStallWarning(const std::string& queue_messages, bool expected) {
   while (expected ? warnings == 0 : records_in < kBatches * kPerBatch) {
     auto line = run.NextJson(deadline, &doc);
     if (!line) break;
-    std::string_view msg, level;
+    std::string_view msg;
     if (doc["msg"].get_string().get(msg) != simdjson::SUCCESS) continue;
-    if (msg.starts_with("the consumer received nothing for up to")) {
-      ASSERT_EQ(doc["level"].get_string().get(level), simdjson::SUCCESS);
-      EXPECT_EQ(level, "warn") << *line;
+    if (IsWarning(doc, msg, "the consumer received nothing for up to", *line)) {
       EXPECT_NE(msg.find("queued.min.messages records (" + queue_messages + ")"), std::string_view::npos) << *line;
       EXPECT_NE(msg.find("--consumer-X queued.min.messages"), std::string_view::npos) << *line;
       ++warnings;
