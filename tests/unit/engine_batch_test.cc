@@ -1,15 +1,20 @@
 // Copyright (c) the exactly authors. SPDX-License-Identifier: Apache-2.0
 //
-// Engine::ProcessBatch against Process(): the seeded random traffic of the
-// model test (every rule, chunked messages, malformed and unstamped records,
-// several partitions interleaved) is fed to one engine record by record and
-// to another in batches of random sizes. Every outcome, every delivered
-// message and dead-lettered record (in order), the counters and the final
-// partition states must be identical. Between batches both engines purge
-// expired producers the same way, so batches also start on a table that
-// lost entries; the many-producer variant takes the look-ahead path (the
-// others, with small tables, do not) and grows the producer index in the
-// middle of batches (after its prefetches were issued).
+// Engine::ProcessBatch and Engine::Prefetch against Process() alone: the
+// seeded random traffic of the model test (every rule, chunked messages,
+// malformed and unstamped records, several partitions interleaved) is fed
+// to one engine record by record and to another in batches of random
+// sizes, or record by record with hints a random distance ahead (across
+// batch boundaries). Every outcome, every delivered message and
+// dead-lettered record (in order), the counters and the final partition
+// states must be identical. Between batches both engines purge expired
+// producers the same way, so batches also start on a table that lost
+// entries; the many-producer variants take the look-ahead path (the others,
+// with small tables, do not) and grow the producer index in the middle of
+// batches (after its prefetches were issued). With hints, partitions are
+// also dropped (as on a revocation) while hints for their records are
+// outstanding: under the sanitizers a hint left pointing at the dropped
+// partition fails the test.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -57,8 +62,15 @@ struct Side {
   std::vector<Outcome> outcomes;
 };
 
+enum class Feed { kBatch, kPrefetch };
+
 // Feeds one seed's traffic both ways; returns false after a disagreement.
-bool RunBothWays(const TrafficOptions& traffic, const EngineOptions& options, std::size_t max_batch) {
+// kBatch: ProcessBatch() per batch. kPrefetch: Process() per record, each
+// record hinted 0 to 2 * kPrefetchDistance records before (a distance
+// drawn per batch), and every `drop_every` batches both engines drop a
+// partition.
+bool RunBothWays(const TrafficOptions& traffic, const EngineOptions& options, std::size_t max_batch,
+                 Feed feed = Feed::kBatch, std::size_t drop_every = 5) {
   SCOPED_TRACE("seed " + std::to_string(traffic.seed));
   const std::vector<GenRecord> records = GenerateTraffic(traffic);
   std::vector<RecordView> views;
@@ -68,6 +80,8 @@ bool RunBothWays(const TrafficOptions& traffic, const EngineOptions& options, st
   Side one(options), batched(options);
   std::mt19937_64 rng(traffic.seed);
   std::size_t batches = 0;
+  std::size_t hinted = 0;  // kPrefetch: records [0, hinted) were hinted
+  std::uint64_t drops = 0;
   for (std::size_t first = 0; first < views.size();) {
     // Sizes from 0 (an empty batch) to max_batch, so batches both shorter
     // and longer than the look-ahead occur.
@@ -76,13 +90,29 @@ bool RunBothWays(const TrafficOptions& traffic, const EngineOptions& options, st
     for (const RecordView& v : batch)
       one.outcomes.push_back(
           one.engine.Process(v, [&](const Message& m) { one.delivered.push_back(DeliveredMessage::From(m)); }));
-    std::vector<Outcome> outcomes(n);
-    const std::size_t decided = batched.engine.ProcessBatch(
-        batch, [&](const Message& m) { batched.delivered.push_back(DeliveredMessage::From(m)); }, outcomes);
-    EXPECT_EQ(decided, batch.size()) << "every record decided (no producer source)";
-    batched.outcomes.insert(batched.outcomes.end(), outcomes.begin(), outcomes.end());
+    const auto deliver = [&](const Message& m) { batched.delivered.push_back(DeliveredMessage::From(m)); };
+    if (feed == Feed::kBatch) {
+      std::vector<Outcome> outcomes(n);
+      const std::size_t decided = batched.engine.ProcessBatch(batch, deliver, outcomes);
+      EXPECT_EQ(decided, batch.size()) << "every record decided (no producer source)";
+      batched.outcomes.insert(batched.outcomes.end(), outcomes.begin(), outcomes.end());
+    } else {
+      const std::size_t distance = rng() % (2 * Engine::kPrefetchDistance + 1);
+      for (std::size_t i = first; i < first + n; ++i) {
+        for (; hinted < std::min(views.size(), i + distance + 1); ++hinted) batched.engine.Prefetch(views[hinted]);
+        batched.outcomes.push_back(batched.engine.Process(views[i], deliver));
+      }
+    }
     first += n;
     ++batches;
+
+    if (feed == Feed::kPrefetch && batches % drop_every == 0 && first < views.size()) {
+      // The next record's partition: hints for it are likely outstanding.
+      const TopicPartition tp{Topic(std::string(views[first].topic)), views[first].partition};
+      one.engine.DropPartition(tp);
+      batched.engine.DropPartition(tp);
+      ++drops;
+    }
 
     if (batches % 7 == 0) {
       for (const auto& [topic, partition] : traffic.partitions) {
@@ -120,6 +150,9 @@ bool RunBothWays(const TrafficOptions& traffic, const EngineOptions& options, st
   EXPECT_GT(c.delivered, 0u);
   EXPECT_GT(c.duplicate + c.stale, 0u);
   EXPECT_GT(c.malformed, 0u);
+  if (feed == Feed::kPrefetch) {
+    EXPECT_GT(drops, 0u);
+  }
   return !::testing::Test::HasFailure();
 }
 
@@ -173,6 +206,41 @@ TEST(EngineBatch, AgreesWithProcessWithTensOfThousandsOfProducers) {
   t.records_per_partition = 20000;
   t.partitions = {{"x", 0}, {"x", 1}};
   ASSERT_TRUE(RunBothWays(t, EngineOptions{}, 500));
+}
+
+TEST(EnginePrefetch, AgreesWithProcessOnModelTraffic) {
+  for (std::uint64_t seed : kSeeds) {
+    TrafficOptions t;
+    t.seed = seed;
+    if (!RunBothWays(t, EngineOptions{}, 64, Feed::kPrefetch)) return;
+  }
+}
+
+TEST(EnginePrefetch, AgreesWithProcessWhenBoundsTriggerAndUnstampedAreDropped) {
+  EngineOptions options;
+  options.max_chunk_span = 12;
+  options.max_buffer_bytes = 224;
+  options.unstamped = UnstampedPolicy::kDrop;
+  for (std::uint64_t seed : kSeeds) {
+    TrafficOptions t;
+    t.seed = seed;
+    t.max_payload = 96;
+    t.offset_jump_percent = 8;
+    t.offset_jump_max = 10;
+    if (!RunBothWays(t, options, 40, Feed::kPrefetch)) return;
+  }
+}
+
+// The look-ahead path (as for ProcessBatch above), with a partition
+// dropped once (after ~25k records, both tables big) while hints for its
+// records are outstanding.
+TEST(EnginePrefetch, AgreesWithProcessWithTensOfThousandsOfProducers) {
+  TrafficOptions t;
+  t.seed = 17;
+  t.producers_per_partition = 14000;
+  t.records_per_partition = 20000;
+  t.partitions = {{"x", 0}, {"x", 1}};
+  ASSERT_TRUE(RunBothWays(t, EngineOptions{}, 500, Feed::kPrefetch, 100));
 }
 
 }  // namespace

@@ -224,6 +224,20 @@ class Engine {
   // records.size() unless one failed.
   std::size_t ProcessBatch(std::span<const RecordView> records, DeliverFn deliver, std::span<Outcome> outcomes = {});
 
+  // For callers that see records a while before deciding them one at a
+  // time, as a consumer reading ahead of its loop does: says that
+  // `upcoming` will be passed to Process() after about kPrefetchDistance
+  // other records, and starts loading the producer state it will need.
+  // The same look-ahead as ProcessBatch(), streamed: the index slot of
+  // `upcoming` now, the entry of the record hinted kPrefetchDistance / 2
+  // calls earlier. A hint only: changes no state and decides nothing, so
+  // a hinted record that is never processed costs only the hint, and
+  // Process() decides the same with or without it. Nothing is done for
+  // partitions whose producers fit in the CPU caches. `upcoming` need not
+  // outlive the call.
+  void Prefetch(const RecordView& upcoming) noexcept;
+  static constexpr std::size_t kPrefetchDistance = 16;
+
   const Counters& counters() const noexcept;
 
   // --- partition state -------------------------------------------------

@@ -46,10 +46,6 @@ std::size_t Engine::Impl::ProcessBatch(std::span<const RecordView> records, Deli
   constexpr std::size_t kEntryAhead = 8;
   constexpr std::size_t kRing = 32;  // a power of two above kSlotAhead
   static_assert(kRing > kSlotAhead && kSlotAhead > kEntryAhead);
-  // Below this many index slots (~12k producers, ~1 MiB of index and
-  // entries) the table stays in cache and the look-ahead would only cost:
-  // such records are decided by Process() itself.
-  constexpr std::size_t kPrefetchFromSlots = 16384;
 
   struct Ahead {
     Envelope env;
@@ -65,6 +61,7 @@ std::size_t Engine::Impl::ProcessBatch(std::span<const RecordView> records, Deli
   detail::PartitionData* pd = nullptr;
   bool big = false;
   const std::size_t n = records.size();
+  // Records of small tables are decided by Process() itself.
   const auto look_ahead = [&](std::size_t j) __attribute__((always_inline)) {
     Ahead& a = ring[j % kRing];
     const RecordView& r = records[j];
@@ -104,6 +101,29 @@ std::size_t Engine::Impl::ProcessBatch(std::span<const RecordView> records, Deli
     if (o == Outcome::kFailed) [[unlikely]] return i;
   }
   return n;
+}
+
+void Engine::Prefetch(const RecordView& upcoming) noexcept { impl_->Prefetch(upcoming); }
+
+void Engine::Impl::Prefetch(const RecordView& upcoming) noexcept {
+  // The record hinted kPrefetchDistance / 2 calls ago: its slot has had
+  // that long to arrive, so reading it now rarely waits.
+  Hint& h = hints[next_hint];
+  next_hint = (next_hint + 1) % hints.size();
+  if (h.pd != nullptr) h.pd->producers.PrefetchEntry(h.hash);
+  h.pd = nullptr;
+  detail::PartitionData* pd = PeekPartition(upcoming.topic, upcoming.partition);
+  if (pd == nullptr || pd->producers.SlotCount() < kPrefetchFromSlots) return;
+  // The id alone, not a classification: Process() classifies anyway, and
+  // a wrong hint (a malformed record) only costs a useless load.
+  for (const HeaderView& header : upcoming.headers) {
+    if (header.name != header::kProducer) continue;
+    if (!header.value) return;
+    h.pd = pd;
+    h.hash = detail::ProducerMap::Hash(*header.value);
+    pd->producers.PrefetchSlot(h.hash);
+    return;
+  }
 }
 
 }  // namespace exactly

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -360,6 +361,16 @@ struct Engine::Impl {
 
   std::vector<HeaderView> header_scratch;
 
+  // Prefetch(): the records hinted in the last kPrefetchDistance / 2
+  // calls whose index slot was prefetched, oldest at `next_hint`. Cleared
+  // when a partition is dropped (the pointers would dangle).
+  struct Hint {
+    detail::PartitionData* pd = nullptr;
+    std::uint64_t hash = 0;
+  };
+  std::array<Hint, Engine::kPrefetchDistance / 2> hints{};
+  std::size_t next_hint = 0;
+
   // The per-record path is inlined into Process (one call per record
   // instead of five: prologues were a tenth of a decision).
   [[gnu::always_inline]] inline detail::PartitionData& PartitionFor(std::string_view topic, Partition partition) {
@@ -378,6 +389,10 @@ struct Engine::Impl {
   // engine_batch.cc: Process() on each record in turn, with the producer
   // lookups of the records ahead prefetched.
   std::size_t ProcessBatch(std::span<const RecordView> records, DeliverFn deliver, std::span<Outcome> outcomes);
+  void Prefetch(const RecordView& upcoming) noexcept;
+  // Below this many index slots (~12k producers, ~1 MiB of index and
+  // entries) a producer table stays in cache and look-ahead only costs.
+  static constexpr std::size_t kPrefetchFromSlots = 16384;
   // The partition's data if it exists; never creates it.
   detail::PartitionData* PeekPartition(std::string_view topic, Partition partition) const;
   // Counts and rejects a malformed record.

@@ -73,6 +73,7 @@ void Engine::DropPartition(const TopicPartition& tp) {
   auto it = impl_->partitions.find(key);
   if (it == impl_->partitions.end()) return;
   if (impl_->last_used == it->second.get()) impl_->last_used = nullptr;
+  impl_->hints.fill({});
   impl_->partitions.erase(it);
 }
 
