@@ -11,10 +11,15 @@
 namespace exactly::kafka {
 
 namespace {
-// What a held record counts against checkpoint_alignment_bytes besides
-// its key and value: librdkafka's message and our queue entry.
+// librdkafka's message and our queue entry.
 constexpr std::uint64_t kHeldOverhead = 256;
 }  // namespace
+
+std::uint64_t PolledBytes(const KafkaMessage& msg) noexcept {
+  const NullableBytes key = msg.key();
+  const NullableBytes value = msg.value();
+  return kHeldOverhead + (key ? key->size() : 0) + (value ? value->size() : 0);
+}
 
 bool DedupConsumer::Impl::ReadyToCheckpoint(Clock::time_point now) {
   if (options.checkpoint_alignment.count() == 0) return true;
@@ -48,9 +53,7 @@ bool DedupConsumer::Impl::Hold(KafkaMessage& msg) {
   // record waits behind those still waiting, which keeps each partition
   // in order until ReleaseHeld has run.
   if (e == nullptr || (aligning && !e->aligned)) return false;
-  const NullableBytes key = msg.key();
-  const NullableBytes value = msg.value();
-  const std::uint64_t bytes = kHeldOverhead + (key ? key->size() : 0) + (value ? value->size() : 0);
+  const std::uint64_t bytes = PolledBytes(msg);
   held.push_back(Held{std::move(msg), bytes});
   held_bytes += bytes;
   return true;
@@ -74,13 +77,16 @@ void DedupConsumer::Impl::ReleaseHeld() {
   }
 }
 
-void DedupConsumer::Impl::DropHeld(const TopicPartition& tp) {
-  if (held.empty()) return;
-  std::erase_if(held, [&](const Held& h) {
-    if (h.msg.partition() != tp.partition || h.msg.topic() != tp.topic.name()) return false;
-    held_bytes -= h.bytes;
-    return true;
-  });
+void DedupConsumer::Impl::DropPolled(const TopicPartition& tp) {
+  const auto drop = [&tp](std::deque<Held>& records, std::uint64_t& bytes) {
+    std::erase_if(records, [&](const Held& h) {
+      if (h.msg.partition() != tp.partition || h.msg.topic() != tp.topic.name()) return false;
+      bytes -= h.bytes;
+      return true;
+    });
+  };
+  drop(held, held_bytes);
+  drop(ahead, ahead_bytes);
 }
 
 }  // namespace exactly::kafka

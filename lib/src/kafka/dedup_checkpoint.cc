@@ -247,7 +247,7 @@ void DedupConsumer::Impl::Rewind(std::string_view why) {
     // Records of a partition left where it was may still wait, to be
     // processed in order; the others are delivered again after the seek.
     if (!e->dirty && !e->pending) continue;
-    DropHeld(e->tp);
+    DropPolled(e->tp);
     e->dirty = false;
     e->pending = false;
     e->resumed = false;

@@ -57,7 +57,10 @@ Status CheckOptions(const DedupConsumerOptions& o) {
 
 // Waiting records are librdkafka messages: destroyed before the consumer
 // handle, whatever the member order.
-DedupConsumer::Impl::~Impl() { held.clear(); }
+DedupConsumer::Impl::~Impl() {
+  held.clear();
+  ahead.clear();
+}
 
 void DedupConsumer::Impl::Log(std::string_view text) const {
   if (options.log) {
@@ -92,7 +95,7 @@ DedupConsumer::Impl::Entry* DedupConsumer::Impl::Lookup(std::string_view topic, 
 }
 
 void DedupConsumer::Impl::Remove(const TopicPartition& tp) {
-  DropHeld(tp);
+  DropPolled(tp);
   cached = nullptr;
   std::erase_if(dirty, [&](const Entry* e) { return e->tp == tp; });
   std::erase_if(entries, [&](const std::unique_ptr<Entry>& e) { return e->tp == tp; });
@@ -169,6 +172,38 @@ void DedupConsumer::Impl::Process(const KafkaMessage& msg) {
       Stop(handled.WithContext(where));
     }
   }
+}
+
+bool DedupConsumer::Impl::ReadAhead(milliseconds wait) {
+  // Room for the record about to be decided and kPrefetchDistance after it.
+  constexpr std::size_t kAheadRecords = Engine::kPrefetchDistance + 1;
+  // Chunks of large messages are ~1 MiB each: a few are look-ahead enough.
+  constexpr std::uint64_t kAheadBytes = 4 << 20;
+  if (!ahead.empty() && ahead_drained) return true;
+  ahead_drained = false;
+  while (ahead.size() < kAheadRecords && ahead_bytes < kAheadBytes) {
+    auto msg = consumer->Poll(ahead.empty() ? wait : milliseconds(0));
+    if (!msg.ok()) {
+      Stop(msg.status());
+      return false;
+    }
+    if (msg->empty()) {
+      ahead_drained = true;
+      break;
+    }
+    if (msg->ok()) engine.Prefetch(msg->view());
+    const std::uint64_t bytes = PolledBytes(*msg);
+    ahead.push_back(Held{std::move(*msg), bytes});
+    ahead_bytes += bytes;
+  }
+  return true;
+}
+
+KafkaMessage DedupConsumer::Impl::NextPolled() {
+  Held h = std::move(ahead.front());
+  ahead.pop_front();
+  ahead_bytes -= h.bytes;
+  return std::move(h.msg);
 }
 
 void DedupConsumer::Impl::HandleEvent(const KafkaMessage& msg) {
@@ -289,27 +324,24 @@ Status DedupConsumer::RunFor(std::chrono::milliseconds duration) {
     if (s.aligning) wait = std::min(wait, std::max(Until(s.align_started + s.options.checkpoint_alignment, now),
                                                    milliseconds(0)));
     for (int i = 0; i < kBurst; ++i) {
-      auto msg = s.consumer->Poll(wait);
-      if (!msg.ok()) {
-        s.Stop(msg.status());
-        break;
-      }
-      if (msg->empty()) {
+      if (!s.ReadAhead(wait)) break;
+      if (s.ahead.empty()) {
         // Idle: a good moment for group offset commits still due (also
         // when checkpoints are triggered by record count only).
         if (i == 0) s.CommitToKafka({});
         break;
       }
       wait = milliseconds(0);  // only the first poll of a burst waits
-      if (!msg->ok()) {
-        s.HandleEvent(*msg);
+      KafkaMessage msg = s.NextPolled();
+      if (!msg.ok()) {
+        s.HandleEvent(msg);
         continue;
       }
-      if (s.Hold(*msg)) {
+      if (s.Hold(msg)) {
         if (s.held_bytes >= s.options.checkpoint_alignment_bytes) break;
         continue;
       }
-      s.Process(*msg);
+      s.Process(msg);
       if (!s.stop_error.ok() || s.resume_at > now) break;
       if (s.newly_aligned) break;  // perhaps the last one: see whether the checkpoint can go
       // A checkpoint is due by record count (unless one is still pending).
@@ -350,9 +382,13 @@ Status DedupConsumer::Close(std::chrono::milliseconds timeout) {
   s.ReleaseHeld();
   if (s.stop_error.ok()) st = s.DoCheckpoint(std::min(s.options.hook_timeout, timeout));
   // Any left (a rewind or stop came first) were not processed, so no
-  // checkpoint covers them: whoever consumes next gets them again.
+  // checkpoint covers them: whoever consumes next gets them again. The
+  // same for records read ahead (and librdkafka's close would wait for
+  // every message it handed out).
   s.held.clear();
   s.held_bytes = 0;
+  s.ahead.clear();
+  s.ahead_bytes = 0;
   const auto left = std::max(Until(deadline, Clock::now()), milliseconds(1));
   Status closed = s.consumer->Close(left);
   return st.ok() ? closed : st;

@@ -26,6 +26,11 @@
 
 namespace exactly::kafka {
 
+// What a polled, unprocessed record counts against the bounds of the
+// records held or read ahead: its key and value, librdkafka's message
+// and our queue entry.
+std::uint64_t PolledBytes(const KafkaMessage& msg) noexcept;
+
 struct DedupConsumer::Impl final : RebalanceListener {
   using Clock = std::chrono::steady_clock;
 
@@ -98,9 +103,18 @@ struct DedupConsumer::Impl final : RebalanceListener {
   // Processes held records, oldest first, until none are left or a
   // rewind or stop intervenes.
   void ReleaseHeld();
-  // Forgets the held records of `tp`: its position was reset (seek,
-  // assignment, removal), so librdkafka delivers them again if it owns it.
-  void DropHeld(const TopicPartition& tp);
+  // Forgets the polled, unprocessed records of `tp` (held or read
+  // ahead): its position was reset (seek, assignment, removal), so
+  // librdkafka delivers them again if it owns it.
+  void DropPolled(const TopicPartition& tp);
+
+  // --- read-ahead (dedup_consumer.cc) ---
+  // Tops `ahead` up from the consumer, hinting each record to the engine
+  // as it arrives; only the first poll, into an empty read-ahead, waits
+  // (up to `wait`). False if polling failed (the loop is stopped).
+  bool ReadAhead(std::chrono::milliseconds wait);
+  // The oldest record read ahead (which must exist).
+  KafkaMessage NextPolled();
 
   // --- checkpoints (dedup_checkpoint.cc) ---
   // A checkpoint built, waiting for its outputs to be acknowledged.
@@ -168,6 +182,19 @@ struct DedupConsumer::Impl final : RebalanceListener {
   Clock::time_point align_started{};
   std::deque<Held> held;
   std::uint64_t held_bytes = 0;
+
+  // Records polled but not looked at yet, oldest first. With more
+  // producers than fit in the CPU caches, a decision waits on two
+  // dependent loads (index slot, then producer entry); reading about
+  // Engine::kPrefetchDistance records ahead of the one being decided, and
+  // hinting each to the engine as it arrives (Engine::Prefetch), lets
+  // those loads overlap earlier decisions. Bounded by count and bytes.
+  std::deque<Held> ahead;
+  std::uint64_t ahead_bytes = 0;
+  // The last poll found librdkafka's queue empty: take what was read
+  // ahead before polling again (a poll of an empty queue per record costs
+  // more than a hint saves).
+  bool ahead_drained = false;
 
   // Last: destroyed first, so librdkafka never calls back into a
   // half-destroyed listener.

@@ -31,7 +31,7 @@ void DedupConsumer::Impl::OnAssigned(std::span<const TopicPartition> partitions,
         e = entries.back().get();
         e->tp = tp;
       }
-      DropHeld(tp);  // from an earlier ownership: consumption starts again where the state says
+      DropPolled(tp);  // from an earlier ownership: consumption starts again where the state says
       e->next.reset();
       e->checkpointed.reset();
       e->first.reset();
