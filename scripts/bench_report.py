@@ -23,11 +23,17 @@ Every figure is shown beside its baseline from the same run, with the
 ratio subject / baseline. For Google Benchmark programs the pairs are the
 RULES below (a program without rules gets its benchmarks listed, and
 paired with any benchmark named *Baseline*). --json programs carry their
-own pairing ("baseline", "ratio"), and "axis" names the field a sweep
-varies: the report plots ratio against it, the rows whose axis is
-"reference" (the point a one-axis-at-a-time sweep varies around) included
-on every axis. Rows with "producers" and fields named *rss* or *restore*
-also get those plotted against producers.
+own pairing ("baseline", "ratio", optionally a "target" the ratio must
+reach), and "axis" names the field a sweep varies: the report plots ratio
+against it, the rows whose axis is "reference" (the point a
+one-axis-at-a-time sweep varies around) included on every axis. Rows with
+"producers" and fields named *rss* or *restore* also get those plotted
+against producers. JSON_TARGETS adds targets on single records.
+
+Targets (a rule's or a record's) are on the ratio, with a direction
+(≥ or ≤); the summary says whether each was met. A rule or target that
+matches nothing in a program's results is reported in the block and on
+stderr, so a renamed benchmark cannot silently leave the report.
 """
 
 import argparse
@@ -89,6 +95,18 @@ def fmt_ratio(r):
     return f"{r:.2f}" if abs(r) < 100 else fmt_sig(r)
 
 
+def fmt_target(target, at_most=False):
+    """A target on a ratio with its direction (≥ 0.50, ≤ 1.00): a bare number
+    does not say whether the ratio must stay above or below it."""
+    return f"{'≤' if at_most else '≥'} {fmt_ratio(target)}"
+
+
+def target_met(ratio, target, at_most=False):
+    if ratio is None:
+        return "—"
+    return "yes" if (ratio <= target if at_most else ratio >= target) else "**no**"
+
+
 class Metric:
     def __init__(self, label, fmt, higher_better):
         self.label, self.fmt, self.higher_better = label, fmt, higher_better
@@ -99,6 +117,7 @@ class Metric:
 
 METRICS = {
     "items": Metric("items per CPU second", lambda v: fmt_scaled(v, "/s"), True),
+    "per_s": Metric("decisions per CPU second", lambda v: fmt_scaled(v, "/s"), True),
     "bytes": Metric("bytes per CPU second", lambda v: fmt_scaled(v, "B/s"), True),
     "real_ns": Metric("wall time per iteration", fmt_ns, False),
     "cpu_ns": Metric("CPU time per iteration", fmt_ns, False),
@@ -123,10 +142,16 @@ GBENCH_STANDARD = {
 TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 
+# What Google Benchmark appends to a run name for its own settings; the
+# rest, named arguments (zipf:1) included, tells benchmarks apart.
+GBENCH_SETTING_PREFIXES = ("min_time:", "min_warmup_time:", "iterations:", "repeats:", "threads:")
+GBENCH_SETTING_PARTS = ("real_time", "process_time", "manual_time")
+
+
 def clean_name(run_name):
-    """BM_X/1000/real_time, BM_Y/4/iterations:1 -> BM_X/1000, BM_Y/4."""
+    """BM_X/1000/real_time, BM_Y/n:4/iterations:1 -> BM_X/1000, BM_Y/n:4."""
     parts = [p for p in run_name.split("/")
-             if ":" not in p and p not in ("real_time", "process_time", "manual_time")]
+             if not p.startswith(GBENCH_SETTING_PREFIXES) and p not in GBENCH_SETTING_PARTS]
     return "/".join(parts)
 
 
@@ -207,19 +232,30 @@ def load_gbench(path):
     return out, doc.get("context", {})
 
 
+# Issue target: the engine tracking 1M producers decides at least half as
+# fast as one tracking 1k.
+ENGINE_CURVE_TARGET = 0.5
+
 # Which benchmark is whose baseline, per program: subjects are a regular
 # expression on the benchmark name (arguments included, e.g.
-# BM_Decisions/1000); baseline is a benchmark name, a list of
-# (subject regex, baseline name), or a fixed target (baseline_value);
-# headline: the subjects also listed in the summary at the top.
+# BM_Decisions/1000/0); baseline is a benchmark name, a list of
+# (subject regex, baseline name), a fixed value (baseline_value, e.g. a
+# budget) or a counter of the subject itself (baseline_counter: for
+# benchmarks that measure their own baseline alternately in the same
+# process); the last two are named by baseline_label. headline: the
+# subjects also listed in the summary at the top. target: what the ratio
+# of the headline rows must reach (at least; at most with target_max).
+# A rule that matches nothing is reported (unmatched_rules), so a renamed
+# benchmark shows up as such instead of silently leaving the report.
 RULES = {
     "engine_bench": [
         dict(title="Decisions against classifying the envelope alone",
-             subjects=r"BM_Decisions/\d+", baseline="BM_Classify", metrics=["items"],
-             headline=r"BM_Decisions/1000"),
-        dict(title="Decisions as the producer table grows, against 1k producers",
-             subjects=r"BM_Decisions/\d+", baseline="BM_Decisions/1000", metrics=["items"],
-             headline=r"BM_Decisions/1000000"),
+             subjects=r"BM_Decisions/\d+/\d+", baseline="BM_Classify", metrics=["items"],
+             headline=r"BM_Decisions/1000/0"),
+        dict(title="Decisions as the producer table grows, against 1k producers (same process, alternating)",
+             subjects=r"BM_DecisionCurve/producers:\d+/zipf:\d+/feed:\d+", baseline_counter="per_s_1k",
+             baseline_label="1k producers, same benchmark", metrics=["per_s"],
+             headline=r"BM_DecisionCurve/producers:1000000/.*", target=ENGINE_CURVE_TARGET),
         dict(title="Reassembly and CRC32C against memcpy of the same 1 MiB in 64 KiB chunks",
              subjects=r"BM_Reassemble|BM_Crc32c.*", baseline="BM_ReassembleBaselineMemcpy", metrics=["bytes"],
              headline=r"BM_Reassemble"),
@@ -240,9 +276,14 @@ RULES = {
         dict(title="One put per producer against a single put (what one delta per partition avoids; "
                    "BM_WriteFloor/puts/bytes)",
              subjects=r"BM_WriteFloor/\d+/16", baseline="BM_WriteFloor/1/16", metrics=["p50_us", "p99_us"]),
-        dict(title="Restore of 1M producers against loading folded segments (BM_Restore/pending deltas/into engine)",
-             subjects=r"BM_Restore/.*", baseline="BM_Restore/0/0", metrics=["p50_us"],
-             headline=r"BM_Restore/0/1"),
+        dict(title="Restore of 1M producers against loading folded segments "
+                   "(BM_Restore/pending deltas/into engine/with producers)",
+             subjects=r"BM_Restore/(20/0/1|0/1/1)", baseline="BM_Restore/0/0/1", metrics=["p50_us"],
+             headline=r"BM_Restore/0/1/1"),
+        # Issue target: restoring 1M producers takes at most 2 s.
+        dict(title="Restore of 1M producers into the engine against the 2 s target",
+             subjects=r"BM_Restore/0/1/1", baseline_value=2e6, baseline_label="target (not measured)",
+             metrics=["p50_us"], headline=r"BM_Restore/0/1/1", target=1.0, target_max=True),
     ],
     "replay_bench": [
         dict(title="Replay pipeline against reading and parsing alone (the floor)",
@@ -273,13 +314,23 @@ def baseline_for(rule, subject):
     return b
 
 
+def baseline_names(rule):
+    """The benchmarks a rule names as baselines (none for fixed or counter baselines)."""
+    b = rule.get("baseline")
+    if isinstance(b, list):
+        return [name for _, name in b]
+    return [b] if b else []
+
+
 def comparison_rows(rule, benches):
     """[(subject, metric, value, baseline label, baseline value, ratio, note)]."""
     rows = []
+    counter = rule.get("baseline_counter")
+    unnamed = "baseline_value" in rule or counter is not None  # no baseline benchmark to look up
     for name, bench in benches.items():
         if not re.fullmatch(rule["subjects"], name):
             continue
-        if "baseline_value" in rule:
+        if unnamed:
             base_name, base = rule["baseline_label"], None
         else:
             base_name = baseline_for(rule, name)
@@ -290,20 +341,49 @@ def comparison_rows(rule, benches):
             value = bench.values.get(m)
             if "baseline_value" in rule:
                 base_value = rule["baseline_value"]
+            elif counter:
+                base_value = bench.values.get(counter)
             else:
                 base_value = base.values.get(m) if base and not base.error else None
             note = ""
             if bench.error:
                 note = f"error: {bench.error}"
-            elif base_name and base is None and "baseline_value" not in rule:
+            elif counter and base_value is None:
+                note = f"no {counter} counter"
+            elif base_name and base is None and not unnamed:
                 note = "baseline not run"
             elif base is not None and base.error:
                 note = f"baseline error: {base.error}"
             ratio = value / base_value if value is not None and base_value and not bench.error else None
-            base_display = base.display() if base is not None else (
-                base_name if "baseline_value" in rule else f"`{base_name}`")
+            base_display = base.display() if base is not None else (base_name if unnamed else f"`{base_name}`")
             rows.append((bench.display(), m, value, base_display, base_value, ratio, note))
     return rows
+
+
+def rule_target_cells(rule, name, ratio):
+    """[target, met] of one row: a rule's target holds for its headline rows
+    (e.g. the 1M-producer end of a curve), not for every point it shows."""
+    if not is_number(rule.get("target")) or not re.fullmatch(rule.get("headline", ".*"), name):
+        return ["", ""]
+    at_most = rule.get("target_max", False)
+    return [fmt_target(rule["target"], at_most), target_met(ratio, rule["target"], at_most)]
+
+
+def rule_gaps(rule, benches):
+    """What of a rule the results lack: its subjects, a named baseline, its
+    baseline counter or its headline ([] when everything is there)."""
+    title = rule["title"]
+    subjects = [n for n in benches if re.fullmatch(rule["subjects"], n)]
+    if not subjects:
+        return [f"{title}: no benchmark matches `{rule['subjects']}`"]
+    gaps = [f"{title}: baseline `{b}` is not in the results" for b in baseline_names(rule) if b not in benches]
+    counter = rule.get("baseline_counter")
+    measured = [n for n in subjects if not benches[n].error]
+    if counter and measured and not any(counter in benches[n].values for n in measured):
+        gaps.append(f"{title}: no benchmark reports the counter `{counter}`")
+    if "headline" in rule and not any(re.fullmatch(rule["headline"], n) for n in subjects):
+        gaps.append(f"{title}: no benchmark matches the headline `{rule['headline']}`")
+    return gaps
 
 
 # --- JSON-lines results ------------------------------------------------------
@@ -316,6 +396,47 @@ PLOT_HINTS = {
                                       y2=["reread_p50", "reread_p99", "crash_measured"],
                                       y2_label="records re-read after a crash"),
 }
+
+
+# Targets checked on single records of --json programs, beside the pairs
+# the records carry themselves, by program: the record of "bench" whose
+# fields equal "where"; its "figure" over baseline_value (a fixed value
+# named by baseline_label) is the ratio, which must reach target (at least;
+# at most with target_max). Shown in the summary; one that matches no
+# record is reported like an unmatched rule.
+JSON_TARGETS = {
+    "producers_bench": [
+        # Issue targets: 10M producers in cache mode within a 256 MiB
+        # budget; a restore of 1M producers within 2 s.
+        dict(bench="producers", where=dict(mode="cache", producers=10_000_000), figure="peak_rss_mib",
+             baseline_value=256.0, baseline_label="256 MiB budget (not measured)", target=1.0, target_max=True),
+        dict(bench="producers", where=dict(mode="all", producers=1_000_000), figure="restore_s",
+             baseline_value=2.0, baseline_label="2 s target (not measured)", target=1.0, target_max=True),
+    ],
+}
+
+
+def json_target_name(target):
+    where = ", ".join(f"{k}={fmt_field(k, v)}" for k, v in target["where"].items())
+    return f"{target['bench']} ({where}): {target['figure']}"
+
+
+def json_target_record(target, records):
+    """The first record of the target's bench whose fields equal its where, or None."""
+    for r in records:
+        if r.get("bench") == target["bench"] and all(r.get(k) == v for k, v in target["where"].items()):
+            return r
+    return None
+
+
+def json_target_gaps(target, records):
+    r = json_target_record(target, records)
+    if r is None:
+        where = ", ".join(f"{k}={v}" for k, v in target["where"].items())
+        return [f"{json_target_name(target)}: no {target['bench']} record with {where}"]
+    if not is_number(r.get(target["figure"])):
+        return [f"{json_target_name(target)}: its record has no {target['figure']}"]
+    return []
 
 
 def load_jsonl(path):
@@ -386,10 +507,11 @@ class Plotter:
         self.made, self.failed = [], []
 
     def plot(self, stem, title, xlabel, series, logx=False, y2=None, y2_link=None, xtics=None, one_line=False,
-             hlines=()):
+             hlines=(), ylabel=None):
         """series: [(label, [(x, y)])] on y1; y2: (axis label, [(label, [(x, y)])]) or None;
         y2_link: (axis label, factor): a second scale for the same line, y2 = y * factor;
-        one_line: the series are ratios: draw the baseline (1) and keep it in view."""
+        one_line: the series are ratios: draw the baseline (1) and keep it in view;
+        ylabel: the y axis (default: the series' label when there is one series)."""
         os.makedirs(self.work_dir, exist_ok=True)
         os.makedirs(self.plots_dir, exist_ok=True)
         svg = os.path.join(self.plots_dir, stem + ".svg")
@@ -424,7 +546,7 @@ class Plotter:
         if y2_link:
             lines += ["set y2tics", "set format y2 '%.2f'", f"set y2label {gp_str(y2_link[0])}", "set ytics nomirror",
                       f"set link y2 via y*{y2_link[1]!r} inverse y/{y2_link[1]!r}"]
-        lines.append(f"set ylabel {gp_str(series[0][0] if len(series) == 1 else 'value')}")
+        lines.append(f"set ylabel {gp_str(ylabel or (series[0][0] if len(series) == 1 else 'value'))}")
         for i, ((label, points), axes) in enumerate(all_series):
             dat = os.path.join(self.work_dir, f"{stem}.{i}.dat")
             with open(dat, "w", encoding="utf-8") as f:
@@ -595,15 +717,17 @@ def relpath(path, report):
 
 
 def gbench_headlines(prog):
-    """[program, figure, baseline, ratio, target] rows for the summary."""
+    """[program, figure, baseline, ratio, target, met] rows for the summary."""
     out = []
     for rule in RULES.get(prog.name) or []:
         if "headline" not in rule:
             continue
         for subject, m, value, base_name, _, ratio, note in comparison_rows(rule, prog.gbench):
-            if re.fullmatch(rule["headline"], subject.split("`")[1]):
+            name = subject.split("`")[1]
+            if re.fullmatch(rule["headline"], name):
                 out.append([prog.name, f"{subject}: {metric(m).label}", base_name,
-                            f"**{fmt_ratio(ratio)}**" if ratio is not None else note or "—", ""])
+                            f"**{fmt_ratio(ratio)}**" if ratio is not None else note or "—"]
+                           + rule_target_cells(rule, name, ratio))
     return out
 
 
@@ -629,8 +753,53 @@ def json_headlines(prog):
                 what = ", ".join(f"{k}={v}" for k, v in r.items()
                                  if isinstance(v, str) and k not in ("bench", "baseline", "axis"))
             out.append([prog.name, f"{bench}" + (f" ({what})" if what else ""), str(r.get("baseline", "")),
-                        f"**{fmt_ratio(r['ratio'])}**", fmt_field("target", r["target"]) if "target" in r else ""])
+                        f"**{fmt_ratio(r['ratio'])}**"] + json_target_cells(r))
     return out
+
+
+def json_target_cells(record):
+    """[target, met]: a --json row's numeric target is a ratio to reach at least."""
+    t = record.get("target")
+    if is_number(t):
+        return [fmt_target(t), target_met(record["ratio"], t)]
+    return [fmt_field("target", t) if "target" in record else "", ""]
+
+
+def json_target_headlines(prog):
+    """Summary rows of the program's JSON_TARGETS that its records have."""
+    out = []
+    for t in JSON_TARGETS.get(prog.name, []):
+        r = json_target_record(t, prog.records)
+        value = r.get(t["figure"]) if r else None
+        if not is_number(value):
+            continue  # reported by unmatched_rules
+        ratio = value / t["baseline_value"]
+        at_most = t.get("target_max", False)
+        out.append([prog.name, f"{json_target_name(t)} = {fmt_field(t['figure'], value)}", t["baseline_label"],
+                    f"**{fmt_ratio(ratio)}**", fmt_target(t["target"], at_most),
+                    target_met(ratio, t["target"], at_most)])
+    return out
+
+
+def unmatched_rules(prog):
+    """What of the program's rules and targets its results do not have.
+
+    Only for a program with results: one without says so already. A
+    benchmark renamed without its rule would otherwise vanish silently."""
+    if prog.kind == "gbench":
+        if not prog.gbench:
+            return []
+        return [g for rule in RULES.get(prog.name, []) for g in rule_gaps(rule, prog.gbench)]
+    if not prog.records:
+        return []
+    return [g for t in JSON_TARGETS.get(prog.name, []) for g in json_target_gaps(t, prog.records)]
+
+
+def unmatched_line(prog, gaps):
+    # A filtered run (--quick) leaves benchmarks out on purpose: say so
+    # rather than stay silent, so a real rename is still visible.
+    filtered = " (this run had a --benchmark_filter)" if "--benchmark_filter" in prog.cmd else ""
+    return f"Report rules that matched nothing (scripts/bench_report.py){filtered}: " + "; ".join(gaps) + "."
 
 
 def render_gbench(prog, plotter, report):
@@ -641,14 +810,18 @@ def render_gbench(prog, plotter, report):
         if not rows:
             continue
         out += ["", f"**{rule['title']}**", ""]
+        targeted = is_number(rule.get("target"))
         table = []
         for subject, m, value, base_name, base_value, ratio, note in rows:
             mt = metric(m)
-            table.append([subject, mt.heading(), mt.fmt(value) if value is not None else "—", base_name,
-                          mt.fmt(base_value) if base_value is not None else "—",
-                          f"**{fmt_ratio(ratio)}**" if ratio is not None else "—", note])
-        out += md_table(["benchmark", "figure", "value", "baseline (same run)", "baseline value", "ratio", "note"],
-                        table)
+            row = [subject, mt.heading(), mt.fmt(value) if value is not None else "—", base_name,
+                   mt.fmt(base_value) if base_value is not None else "—",
+                   f"**{fmt_ratio(ratio)}**" if ratio is not None else "—"]
+            if targeted:
+                row += rule_target_cells(rule, subject.split("`")[1], ratio)
+            table.append(row + [note])
+        out += md_table(["benchmark", "figure", "value", "baseline (same run)", "baseline value", "ratio"]
+                        + (["target", "met"] if targeted else []) + ["note"], table)
     if prog.name == "engine_bench":
         out += engine_plot(prog, plotter, report)
     # Every benchmark, as measured, for anything the pairs above leave out.
@@ -670,23 +843,36 @@ def render_gbench(prog, plotter, report):
     return out
 
 
+CURVE_DISTRIBUTIONS = {0: "uniform", 1: "Zipf-like"}
+CURVE_FEEDS = {0: "Process()", 1: "ProcessBatch()", 2: "Prefetch + Process()"}
+
+
+def engine_curve_series(benches):
+    """[(label, [(producers, ratio to 1k)])], one series per (distribution, feed)
+    of BM_DecisionCurve, each starting at (1000, 1.0): 1k producers is the
+    baseline every point was measured against."""
+    series = {}
+    for name, b in benches.items():
+        mt = re.fullmatch(r"BM_DecisionCurve/producers:(\d+)/zipf:(\d+)/feed:(\d+)", name)
+        if mt and "ratio_to_1k" in b.values and not b.error:
+            key = (int(mt.group(2)), int(mt.group(3)))
+            series.setdefault(key, [(1000, 1.0)]).append((int(mt.group(1)), b.values["ratio_to_1k"]))
+    return [(f"{CURVE_DISTRIBUTIONS.get(z, f'zipf {z}')}, {CURVE_FEEDS.get(f, f'feed {f}')}", sorted(pts))
+            for (z, f), pts in sorted(series.items())]
+
+
 def engine_plot(prog, plotter, report):
-    points = []
-    for name, b in prog.gbench.items():
-        mt = re.fullmatch(r"BM_Decisions/(\d+)", name)
-        if mt and "items" in b.values and not b.error:
-            points.append((int(mt.group(1)), b.values["items"]))
-    if len(points) < 2:
+    series = engine_curve_series(prog.gbench)
+    if not series:
         return []
-    points.sort()
-    ref = dict(points).get(1000)
-    link = ("ratio to 1k producers (same line)", 1e6 / ref) if ref else None
-    svg = plotter.plot("engine_decisions_vs_producers", "Engine decisions per CPU second vs tracked producers",
-                       "producers (log scale)", [("M decisions per CPU second", [(x, y / 1e6) for x, y in points])],
-                       logx=True, y2_link=link)
+    title = "Engine decisions per CPU second vs tracked producers, ratio to 1k producers"
+    svg = plotter.plot("engine_decisions_vs_producers", title, "producers (log scale)", series, logx=True,
+                       one_line=True, hlines=[(f"target {fmt_target(ENGINE_CURVE_TARGET)} at 1M producers",
+                                               ENGINE_CURVE_TARGET)],
+                       ylabel="ratio to 1k producers (same process)")
     if not svg:
         return []
-    return ["", f"![decisions per CPU second vs producers]({relpath(svg, report)})"]
+    return ["", f"![{title}]({relpath(svg, report)})"]
 
 
 def slug(s):
@@ -842,10 +1028,11 @@ def render_block(results, report, plots_dir, plots_enabled=True):
     out += md_table(["program", "kind", "started", "took", "load before → after", "status", "command"], summary)
     headlines = []
     for p in programs:
-        headlines += gbench_headlines(p) if p.kind == "gbench" else json_headlines(p)
+        headlines += gbench_headlines(p) if p.kind == "gbench" else json_headlines(p) + json_target_headlines(p)
     if headlines:
         out += ["", "**At a glance** (details and every other figure below):", ""]
-        out += md_table(["program", "figure", "baseline (same run)", "ratio", "target"], headlines)
+        out += md_table(["program", "figure", "baseline (same run)", "ratio", "target", "met"], headlines)
+    unmatched = []
     for p in programs:
         out += ["", f"### {p.name}", ""]
         if p.rc not in ("0", "?"):
@@ -854,13 +1041,17 @@ def render_block(results, report, plots_dir, plots_enabled=True):
             out += ["", p.load_error + "."]
             continue
         out += render_gbench(p, plotter, report) if p.kind == "gbench" else render_json(p, plotter, report)
+        gaps = unmatched_rules(p)
+        if gaps:
+            out += ["", unmatched_line(p, gaps)]
+            unmatched += [(p.name, g) for g in gaps]
     if plotter.failed:
         out += ["", "Plots that gnuplot could not draw: " + ", ".join(s for s, _ in plotter.failed)]
     if not plotter.gnuplot and plots_enabled:
         out += ["", "(No plots: gnuplot is not installed; `scripts/install-deps.sh --bench` installs it.)"]
     out += ["", END]
     text = "\n".join(out) + "\n"
-    return re.sub(r"\n{3,}", "\n\n", text), plotter
+    return re.sub(r"\n{3,}", "\n\n", text), plotter, unmatched
 
 
 def write_report(report, block):
@@ -904,7 +1095,7 @@ def main(argv):
     if not os.path.isdir(args.results):
         print(f"bench_report: no results in {args.results}", file=sys.stderr)
         return 1
-    block, plotter = render_block(args.results, args.report, args.plots, not args.no_plots)
+    block, plotter, unmatched = render_block(args.results, args.report, args.plots, not args.no_plots)
     write_report(args.report, block)
     if plotter.gnuplot and os.path.isdir(args.plots):
         # Plots of programs no longer in the results would be stale.
@@ -915,6 +1106,8 @@ def main(argv):
                 os.remove(path)
     for stem, err in plotter.failed:
         print(f"bench_report: plot {stem} failed: {err}", file=sys.stderr)
+    for name, gap in unmatched:
+        print(f"bench_report: {name}: rule matched nothing: {gap}", file=sys.stderr)
     return 0
 
 
