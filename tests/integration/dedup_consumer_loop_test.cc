@@ -5,7 +5,10 @@
 // failed pre-checkpoint hooks, retryable handler errors, a broker outage
 // (logged, retried) and a consumer destroyed without its final
 // checkpoint; a partition with nothing to process still has a known lag;
-// and bad options are refused.
+// and bad options are refused. The rewinds and the restart are also run
+// with thousands of producers per partition, where the loop reads ahead
+// and hints the engine: records read ahead of a rewound partition must be
+// dropped, not decided out of order.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -60,8 +63,8 @@ class DedupConsumerTest : public ::testing::Test {
     relay_demo::TrafficOptions traffic;
     traffic.topic = "in";
     traffic.partitions = kPartitions;
-    traffic.producers = 3;
-    traffic.messages = 1000;
+    traffic.producers = producers_;
+    traffic.messages = messages_per_producer_;
     traffic.retry_percent = 5;
     traffic.large_messages = {300'000};
     traffic.chunk_bytes = 64 * 1024;
@@ -97,6 +100,95 @@ class DedupConsumerTest : public ::testing::Test {
 
   void ExpectCommittedCounts(CheckpointStore& store) { EXPECT_EQ(CommittedCounts(store, "counts", "count/"), expected_); }
 
+  // A retryable handler error half-way and a failed pre-checkpoint hook:
+  // two rewinds, replays, and every message counted once. *hinted: the
+  // records hinted to the engine.
+  void ExpectRewindsCountOnce(std::uint64_t* hinted) {
+    TempDir dir;
+    auto store = CheckpointStore::Open(dir.path());
+    ASSERT_TRUE(store.ok());
+    Counting counting;
+    int hook_calls = 0;
+    int rewinds_seen = 0;
+    bool handler_failed = false;
+    DedupConsumerHooks hooks;
+    hooks.on_message = [&](const Message& m, AppTransaction& txn) -> Status {
+      // Once, half-way: a retryable failure (e.g. an output queue full).
+      if (!handler_failed && counting.calls == fail_handler_at_) {
+        handler_failed = true;
+        return Status::Unavailable("output queue full");
+      }
+      return counting(m, txn);
+    };
+    hooks.pre_checkpoint = [&](std::chrono::milliseconds) -> Status {
+      // The second checkpoint's outputs "fail delivery".
+      return ++hook_calls == fail_hook_at_ ? Status::IoError("1 message(s) failed delivery") : Status::OK();
+    };
+    hooks.on_rewind = [&] { ++rewinds_seen; };
+    auto consumer = DedupConsumer::Create(**store, Options(), hooks);
+    ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
+    const Status st = RunToEnd(**consumer);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_TRUE((*consumer)->Close(30s).ok());
+    const auto stats = (*consumer)->stats();
+    *hinted = stats.hinted;
+    EXPECT_EQ(stats.rewinds, 2u);
+    EXPECT_EQ(rewinds_seen, 2);
+    EXPECT_EQ(stats.checkpoint_failures, 1u);
+    std::uint64_t unique = 0;
+    for (const auto& [k, n] : expected_) unique += n;
+    EXPECT_GT(counting.calls, unique);  // replays happened...
+    ASSERT_NO_FATAL_FAILURE(ExpectCommittedCounts(**store));  // ...and were not counted twice
+    for (const auto& [p, h] : high_) {
+      auto offset = (*store)->LoadOffset(TopicPartition{Topic("in"), Partition(p)});
+      ASSERT_TRUE(offset.ok() && offset->has_value());
+      EXPECT_EQ((*offset)->value(), h);
+    }
+  }
+
+  // A consumer destroyed between two checkpoints, then restarted: every
+  // message counted once. *hinted: the records both hinted to the engine.
+  void ExpectRestartCountsOnce(std::uint64_t* hinted) {
+    TempDir dir;
+    Counting first, second;
+    {
+      auto store = CheckpointStore::Open(dir.path());
+      ASSERT_TRUE(store.ok());
+      DedupConsumer* self = nullptr;
+      DedupConsumerHooks hooks;
+      hooks.on_message = [&](const Message& m, AppTransaction& txn) {
+        Status st = first(m, txn);
+        // Stop between two checkpoints (every 500 records), with unsaved work.
+        if (first.calls == stop_at_) self->RequestStop();
+        return st;
+      };
+      auto consumer = DedupConsumer::Create(**store, Options(), hooks);
+      ASSERT_TRUE(consumer.ok());
+      self = consumer->get();
+      ASSERT_TRUE(DriveUntil({[&] { return (*consumer)->RunFor(20ms); }},
+                             [&] { return (*consumer)->stop_requested(); }, 60s)
+                      .ok());
+      EXPECT_GE((*consumer)->stats().checkpoints, 2u);
+      ASSERT_FALSE(CaughtUp((*consumer)->Positions(), high_));
+      *hinted = (*consumer)->stats().hinted;
+      // Destroyed here: the writes since the last checkpoint are lost.
+    }
+    auto store = CheckpointStore::Open(dir.path());
+    ASSERT_TRUE(store.ok());
+    DedupConsumerHooks hooks;
+    hooks.on_message = std::ref(second);
+    auto consumer = DedupConsumer::Create(**store, Options(), hooks);
+    ASSERT_TRUE(consumer.ok());
+    const Status st = RunToEnd(**consumer);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_TRUE((*consumer)->Close(30s).ok());
+    *hinted += (*consumer)->stats().hinted;
+    std::uint64_t unique = 0;
+    for (const auto& [k, n] : expected_) unique += n;
+    EXPECT_GT(first.calls + second.calls, unique);
+    ASSERT_NO_FATAL_FAILURE(ExpectCommittedCounts(**store));
+  }
+
   // The group's committed offsets, as a lag tool reads them; empty on a
   // failed query (the caller retries).
   std::map<std::int32_t, std::int64_t> GroupCommitted() const {
@@ -112,90 +204,57 @@ class DedupConsumerTest : public ::testing::Test {
     return out;
   }
 
+  // A few busy producers: producer tables that stay in the CPU caches.
+  int producers_ = 3;
+  std::uint64_t messages_per_producer_ = 1000;
+  // When the failures happen, in handler calls and pre-checkpoint hook
+  // calls (a checkpoint every 500 records), and the stop before a restart.
+  std::uint64_t fail_handler_at_ = 1500;
+  int fail_hook_at_ = 2;
+  std::uint64_t stop_at_ = 1700;
   std::unique_ptr<kafka::MockCluster> cluster_;
   std::map<std::int32_t, std::int64_t> high_;
   std::map<std::string, std::uint64_t> expected_;
 };
 
+
 TEST_F(DedupConsumerTest, FailedHooksAndHandlerErrorsRewindWithoutDoubleCounting) {
-  TempDir dir;
-  auto store = CheckpointStore::Open(dir.path());
-  ASSERT_TRUE(store.ok());
-  Counting counting;
-  int hook_calls = 0;
-  int rewinds_seen = 0;
-  bool handler_failed = false;
-  DedupConsumerHooks hooks;
-  hooks.on_message = [&](const Message& m, AppTransaction& txn) -> Status {
-    // Once, half-way: a retryable failure (e.g. an output queue full).
-    if (!handler_failed && counting.calls == 1500) {
-      handler_failed = true;
-      return Status::Unavailable("output queue full");
-    }
-    return counting(m, txn);
-  };
-  hooks.pre_checkpoint = [&](std::chrono::milliseconds) -> Status {
-    // The second checkpoint's outputs "fail delivery".
-    return ++hook_calls == 2 ? Status::IoError("1 message(s) failed delivery") : Status::OK();
-  };
-  hooks.on_rewind = [&] { ++rewinds_seen; };
-  auto consumer = DedupConsumer::Create(**store, Options(), hooks);
-  ASSERT_TRUE(consumer.ok()) << consumer.status().ToString();
-  const Status st = RunToEnd(**consumer);
-  ASSERT_TRUE(st.ok()) << st.ToString();
-  ASSERT_TRUE((*consumer)->Close(30s).ok());
-  const auto stats = (*consumer)->stats();
-  EXPECT_EQ(stats.rewinds, 2u);
-  EXPECT_EQ(rewinds_seen, 2);
-  EXPECT_EQ(stats.checkpoint_failures, 1u);
-  std::uint64_t unique = 0;
-  for (const auto& [k, n] : expected_) unique += n;
-  EXPECT_GT(counting.calls, unique);  // replays happened...
-  ASSERT_NO_FATAL_FAILURE(ExpectCommittedCounts(**store));  // ...and were not counted twice
-  for (const auto& [p, h] : high_) {
-    auto offset = (*store)->LoadOffset(TopicPartition{Topic("in"), Partition(p)});
-    ASSERT_TRUE(offset.ok() && offset->has_value());
-    EXPECT_EQ((*offset)->value(), h);
-  }
+  std::uint64_t hinted = 0;
+  ASSERT_NO_FATAL_FAILURE(ExpectRewindsCountOnce(&hinted));
+  EXPECT_EQ(hinted, 0u) << "three producers: nothing to read ahead for";
 }
 
 TEST_F(DedupConsumerTest, DestroyedWithoutCloseThenRestartedCountsOnce) {
-  TempDir dir;
-  Counting first, second;
-  {
-    auto store = CheckpointStore::Open(dir.path());
-    ASSERT_TRUE(store.ok());
-    DedupConsumer* self = nullptr;
-    DedupConsumerHooks hooks;
-    hooks.on_message = [&](const Message& m, AppTransaction& txn) {
-      Status st = first(m, txn);
-      // Stop between two checkpoints (every 500 records), with unsaved work.
-      if (first.calls == 1700) self->RequestStop();
-      return st;
-    };
-    auto consumer = DedupConsumer::Create(**store, Options(), hooks);
-    ASSERT_TRUE(consumer.ok());
-    self = consumer->get();
-    ASSERT_TRUE(DriveUntil({[&] { return (*consumer)->RunFor(20ms); }},
-                           [&] { return (*consumer)->stop_requested(); }, 60s)
-                    .ok());
-    EXPECT_GE((*consumer)->stats().checkpoints, 2u);
-    ASSERT_FALSE(CaughtUp((*consumer)->Positions(), high_));
-    // Destroyed here: the writes since the last checkpoint are lost.
+  std::uint64_t hinted = 0;
+  ASSERT_NO_FATAL_FAILURE(ExpectRestartCountsOnce(&hinted));
+  EXPECT_EQ(hinted, 0u);
+}
+
+// 10,000 producers, 3 messages each: from ~15k records on, both
+// partitions' producer tables are past the engine's look-ahead threshold
+// (~6.2k producers) and the loop reads ahead; the failures and the stop
+// come after that.
+class DedupConsumerReadAheadTest : public DedupConsumerTest {
+ protected:
+  DedupConsumerReadAheadTest() {
+    producers_ = 10'000;
+    messages_per_producer_ = 3;
+    fail_handler_at_ = 22'000;
+    fail_hook_at_ = 40;
+    stop_at_ = 23'000;
   }
-  auto store = CheckpointStore::Open(dir.path());
-  ASSERT_TRUE(store.ok());
-  DedupConsumerHooks hooks;
-  hooks.on_message = std::ref(second);
-  auto consumer = DedupConsumer::Create(**store, Options(), hooks);
-  ASSERT_TRUE(consumer.ok());
-  const Status st = RunToEnd(**consumer);
-  ASSERT_TRUE(st.ok()) << st.ToString();
-  ASSERT_TRUE((*consumer)->Close(30s).ok());
-  std::uint64_t unique = 0;
-  for (const auto& [k, n] : expected_) unique += n;
-  EXPECT_GT(first.calls + second.calls, unique);
-  ASSERT_NO_FATAL_FAILURE(ExpectCommittedCounts(**store));
+};
+
+TEST_F(DedupConsumerReadAheadTest, FailedHooksAndHandlerErrorsRewindWithoutDoubleCounting) {
+  std::uint64_t hinted = 0;
+  ASSERT_NO_FATAL_FAILURE(ExpectRewindsCountOnce(&hinted));
+  EXPECT_GT(hinted, 1000u) << "the loop did not read ahead: this test would not test it";
+}
+
+TEST_F(DedupConsumerReadAheadTest, DestroyedWithoutCloseThenRestartedCountsOnce) {
+  std::uint64_t hinted = 0;
+  ASSERT_NO_FATAL_FAILURE(ExpectRestartCountsOnce(&hinted));
+  EXPECT_GT(hinted, 1000u);
 }
 
 TEST_F(DedupConsumerTest, PipelinedCheckpointsRewindOnFailedOrLateAcknowledgement) {

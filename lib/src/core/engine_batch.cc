@@ -105,6 +105,13 @@ std::size_t Engine::Impl::ProcessBatch(std::span<const RecordView> records, Deli
 
 void Engine::Prefetch(const RecordView& upcoming) noexcept { impl_->Prefetch(upcoming); }
 
+bool Engine::PrefetchHelps() const noexcept {
+  for (const auto& [key, pd] : impl_->partitions) {
+    if (pd->producers.SlotCount() >= Impl::kPrefetchFromSlots) return true;
+  }
+  return false;
+}
+
 void Engine::Impl::Prefetch(const RecordView& upcoming) noexcept {
   // The record hinted kPrefetchDistance / 2 calls ago: its slot has had
   // that long to arrive, so reading it now rarely waits.

@@ -73,7 +73,7 @@ void DedupConsumer::Impl::ReleaseHeld() {
     Held h = std::move(held.front());
     held.pop_front();
     held_bytes -= h.bytes;
-    Process(h.msg);
+    Process(h.msg.view());
   }
 }
 
@@ -86,7 +86,9 @@ void DedupConsumer::Impl::DropPolled(const TopicPartition& tp) {
     });
   };
   drop(held, held_bytes);
-  drop(ahead, ahead_bytes);
+  ahead.EraseIf([&tp](const PolledRing::Slot& s) {
+    return s.msg.partition() == tp.partition && s.msg.topic() == tp.topic.name();
+  });
 }
 
 }  // namespace exactly::kafka

@@ -59,7 +59,7 @@ Status CheckOptions(const DedupConsumerOptions& o) {
 // handle, whatever the member order.
 DedupConsumer::Impl::~Impl() {
   held.clear();
-  ahead.clear();
+  ahead.Clear();
 }
 
 void DedupConsumer::Impl::Log(std::string_view text) const {
@@ -112,9 +112,8 @@ Result<std::optional<LoadedPartition>> DedupConsumer::Impl::LoadPartition(const 
   return loaded;
 }
 
-void DedupConsumer::Impl::Process(const KafkaMessage& msg) {
+void DedupConsumer::Impl::Process(const RecordView& record) {
   ++stats.polled;
-  const RecordView record = msg.view();
   Entry* e = Lookup(record.topic, record.partition);
   // Records of partitions we no longer own, or below the position a seek
   // moved back to, are leftovers of an earlier fetch: never process twice.
@@ -175,13 +174,13 @@ void DedupConsumer::Impl::Process(const KafkaMessage& msg) {
 }
 
 bool DedupConsumer::Impl::ReadAhead(milliseconds wait) {
-  // Room for the record about to be decided and kPrefetchDistance after it.
-  constexpr std::size_t kAheadRecords = Engine::kPrefetchDistance + 1;
   // Chunks of large messages are ~1 MiB each: a few are look-ahead enough.
   constexpr std::uint64_t kAheadBytes = 4 << 20;
+  // Tables grow as producers arrive: ask again now and then.
+  constexpr std::uint64_t kCheckEvery = 4096;
   if (!ahead.empty() && ahead_drained) return true;
   ahead_drained = false;
-  while (ahead.size() < kAheadRecords && ahead_bytes < kAheadBytes) {
+  while (!ahead.full() && ahead.bytes() < kAheadBytes && (ahead.empty() || read_ahead)) {
     auto msg = consumer->Poll(ahead.empty() ? wait : milliseconds(0));
     if (!msg.ok()) {
       Stop(msg.status());
@@ -191,19 +190,20 @@ bool DedupConsumer::Impl::ReadAhead(milliseconds wait) {
       ahead_drained = true;
       break;
     }
-    if (msg->ok()) engine.Prefetch(msg->view());
+    if (read_ahead_check == 0) {
+      read_ahead = engine.PrefetchHelps();
+      read_ahead_check = kCheckEvery;
+    }
+    --read_ahead_check;
     const std::uint64_t bytes = PolledBytes(*msg);
-    ahead.push_back(Held{std::move(*msg), bytes});
-    ahead_bytes += bytes;
+    PolledRing::Slot& slot = ahead.Push(std::move(*msg), bytes);
+    if (read_ahead && slot.msg.ok()) {
+      slot.view = slot.msg.view();
+      engine.Prefetch(*slot.view);
+      ++stats.hinted;
+    }
   }
   return true;
-}
-
-KafkaMessage DedupConsumer::Impl::NextPolled() {
-  Held h = std::move(ahead.front());
-  ahead.pop_front();
-  ahead_bytes -= h.bytes;
-  return std::move(h.msg);
 }
 
 void DedupConsumer::Impl::HandleEvent(const KafkaMessage& msg) {
@@ -332,16 +332,16 @@ Status DedupConsumer::RunFor(std::chrono::milliseconds duration) {
         break;
       }
       wait = milliseconds(0);  // only the first poll of a burst waits
-      KafkaMessage msg = s.NextPolled();
-      if (!msg.ok()) {
-        s.HandleEvent(msg);
+      PolledRing::Slot& slot = s.ahead.TakeFront();
+      if (!slot.msg.ok()) {
+        s.HandleEvent(slot.msg);
         continue;
       }
-      if (s.Hold(msg)) {
+      if (s.Hold(slot.msg)) {
         if (s.held_bytes >= s.options.checkpoint_alignment_bytes) break;
         continue;
       }
-      s.Process(msg);
+      s.Process(slot.view ? *slot.view : slot.msg.view());
       if (!s.stop_error.ok() || s.resume_at > now) break;
       if (s.newly_aligned) break;  // perhaps the last one: see whether the checkpoint can go
       // A checkpoint is due by record count (unless one is still pending).
@@ -387,8 +387,7 @@ Status DedupConsumer::Close(std::chrono::milliseconds timeout) {
   // every message it handed out).
   s.held.clear();
   s.held_bytes = 0;
-  s.ahead.clear();
-  s.ahead_bytes = 0;
+  s.ahead.Clear();
   const auto left = std::max(Until(deadline, Clock::now()), milliseconds(1));
   Status closed = s.consumer->Close(left);
   return st.ok() ? closed : st;

@@ -23,6 +23,7 @@
 #include "exactly/kafka/consumer.h"
 #include "exactly/kafka/dedup_consumer.h"
 #include "exactly/kafka/message.h"
+#include "polled_ring.h"
 
 namespace exactly::kafka {
 
@@ -69,7 +70,7 @@ struct DedupConsumer::Impl final : RebalanceListener {
   void OnCommitFailed(std::span<const TopicPartitionOffset> offsets, const Status& error) noexcept override;
 
   // --- loop (dedup_consumer.cc) ---
-  void Process(const KafkaMessage& msg);
+  void Process(const RecordView& record);
   void HandleEvent(const KafkaMessage& msg);
   // Logs a transient error, the first ten and then every thousandth.
   void LogTransient(const Status& st, std::string_view source);
@@ -113,8 +114,6 @@ struct DedupConsumer::Impl final : RebalanceListener {
   // as it arrives; only the first poll, into an empty read-ahead, waits
   // (up to `wait`). False if polling failed (the loop is stopped).
   bool ReadAhead(std::chrono::milliseconds wait);
-  // The oldest record read ahead (which must exist).
-  KafkaMessage NextPolled();
 
   // --- checkpoints (dedup_checkpoint.cc) ---
   // A checkpoint built, waiting for its outputs to be acknowledged.
@@ -189,8 +188,11 @@ struct DedupConsumer::Impl final : RebalanceListener {
   // Engine::kPrefetchDistance records ahead of the one being decided, and
   // hinting each to the engine as it arrives (Engine::Prefetch), lets
   // those loads overlap earlier decisions. Bounded by count and bytes.
-  std::deque<Held> ahead;
-  std::uint64_t ahead_bytes = 0;
+  // While no partition's producers outgrow the caches, one record at a
+  // time: reading ahead would cost without saving anything.
+  PolledRing ahead;
+  bool read_ahead = false;             // Engine::PrefetchHelps(), as last asked
+  std::uint64_t read_ahead_check = 0;  // records polled until it is asked again
   // The last poll found librdkafka's queue empty: take what was read
   // ahead before polling again (a poll of an empty queue per record costs
   // more than a hint saves).

@@ -63,6 +63,7 @@ void DedupConsumer::Impl::OnAssigned(std::span<const TopicPartition> partitions,
       e->kafka_commit_due = true;
       start[i] = lp.next_offset;
     }
+    read_ahead_check = 0;  // restored producer tables may be large: ask before the next record
     Log(fmt::format("assigned {} partition(s), {} owned", partitions.size(), entries.size()));
   } catch (const std::exception& ex) {
     Stop(Status::Internal(fmt::format("partition assignment failed: {}", ex.what())));

@@ -181,6 +181,10 @@ struct DedupConsumerStats {
   Counters engine;                   // cumulative, replays included
   std::uint64_t polled = 0;          // records received from Kafka
   std::uint64_t skipped = 0;         // below their partition's position
+  // Records read ahead of the one being decided and hinted to the engine
+  // (Engine::Prefetch): only while some partition tracks more producers
+  // than fit in the CPU caches.
+  std::uint64_t hinted = 0;
   std::uint64_t checkpoints = 0;     // store commits
   std::uint64_t checkpoint_failures = 0;
   std::uint64_t rewinds = 0;
