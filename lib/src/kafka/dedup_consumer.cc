@@ -195,7 +195,8 @@ bool DedupConsumer::Impl::ReadAhead(milliseconds wait) {
       read_ahead_check = kCheckEvery;
     }
     --read_ahead_check;
-    const std::uint64_t bytes = PolledBytes(*msg);
+    // One record at a time needs no byte count.
+    const std::uint64_t bytes = read_ahead ? PolledBytes(*msg) : 0;
     PolledRing::Slot& slot = ahead.Push(std::move(*msg), bytes);
     if (read_ahead && slot.msg.ok()) {
       slot.view = slot.msg.view();
@@ -342,6 +343,11 @@ Status DedupConsumer::RunFor(std::chrono::milliseconds duration) {
         continue;
       }
       s.Process(slot.view ? *slot.view : slot.msg.view());
+      // Freed now, not when the slot is reused: the allocations for the
+      // next record then reuse memory still in cache (measured: keeping
+      // the message one poll longer cost the relay ~8 % of its rate).
+      slot.msg = KafkaMessage();
+      slot.view.reset();
       if (!s.stop_error.ok() || s.resume_at > now) break;
       if (s.newly_aligned) break;  // perhaps the last one: see whether the checkpoint can go
       // A checkpoint is due by record count (unless one is still pending).

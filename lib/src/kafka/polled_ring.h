@@ -6,7 +6,8 @@
 // checkpoint), so there is no allocation per record and the view built
 // for the engine's hint is still valid when the record is decided. The
 // record taken out last keeps its slot until the next Push, so deciding
-// it may erase records (a rewind) without touching it.
+// it may erase records (a rewind) without touching it; the caller frees
+// its message once decided.
 // Not thread-safe (the consumer's loop thread only). Not installed.
 #pragma once
 
