@@ -43,7 +43,7 @@ class PolledRing {
 
   // Appends `msg` (the ring must not be full) and returns its slot.
   Slot& Push(KafkaMessage msg, std::uint64_t bytes) noexcept {
-    Slot& s = slots_[(head_ + count_) % kCapacity];
+    Slot& s = slots_[Wrap(head_ + count_)];
     s.msg = std::move(msg);
     s.bytes = bytes;
     s.view.reset();
@@ -57,7 +57,7 @@ class PolledRing {
   Slot& TakeFront() noexcept {
     Slot& s = slots_[head_];
     bytes_ -= s.bytes;
-    head_ = (head_ + 1) % kCapacity;
+    head_ = Wrap(head_ + 1);
     --count_;
     return s;
   }
@@ -68,14 +68,14 @@ class PolledRing {
   void EraseIf(Pred drop) noexcept {
     std::size_t kept = 0;
     for (std::size_t i = 0; i < count_; ++i) {
-      Slot& from = slots_[(head_ + i) % kCapacity];
+      Slot& from = slots_[Wrap(head_ + i)];
       if (drop(std::as_const(from))) {
         bytes_ -= from.bytes;
         from.msg = KafkaMessage();
         from.view.reset();
         continue;
       }
-      Slot& to = slots_[(head_ + kept) % kCapacity];
+      Slot& to = slots_[Wrap(head_ + kept)];
       if (&to != &from) {
         to.msg = std::move(from.msg);
         to.bytes = from.bytes;
@@ -98,6 +98,10 @@ class PolledRing {
   }
 
  private:
+  // i < 2 * kCapacity. Not `%`: a division per record for a capacity that
+  // is not a power of two.
+  static std::size_t Wrap(std::size_t i) noexcept { return i >= kCapacity ? i - kCapacity : i; }
+
   std::array<Slot, kCapacity> slots_;
   std::size_t head_ = 0;
   std::size_t count_ = 0;
