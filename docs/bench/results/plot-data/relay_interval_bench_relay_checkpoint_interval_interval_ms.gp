@@ -10,7 +10,7 @@ set format x '%.0s%c'
 set yrange [0:1.15]
 set y2tics
 set y2label 'records re-read after a crash'
-set y2range [0:523494.4]
+set y2range [0:486182.4]
 set ytics nomirror
 set ylabel 'ratio to pipe'
 plot 'relay_interval_bench_relay_checkpoint_interval_interval_ms.0.dat' using 1:2 axes x1y1 with linespoints lw 2 pt 7 title 'ratio to pipe', \
