@@ -166,18 +166,38 @@ TEST(EngineBatch, AgreesWithProcessOnModelTraffic) {
   }
 }
 
-TEST(EngineBatch, AgreesWithProcessWhenBoundsTriggerAndUnstampedAreDropped) {
+// Tight bounds (chunk span, buffered bytes), offset jumps, and unstamped
+// records dropped: abandoned and corrupt messages in every batch.
+EngineOptions BoundedOptions() {
   EngineOptions options;
   options.max_chunk_span = 12;
   options.max_buffer_bytes = 224;
   options.unstamped = UnstampedPolicy::kDrop;
+  return options;
+}
+
+TrafficOptions BoundedTraffic(std::uint64_t seed) {
+  TrafficOptions t;
+  t.seed = seed;
+  t.max_payload = 96;
+  t.offset_jump_percent = 8;
+  t.offset_jump_max = 10;
+  return t;
+}
+
+// Two partitions of 14k producers each: past the look-ahead threshold.
+TrafficOptions ManyProducersTraffic() {
+  TrafficOptions t;
+  t.seed = 17;
+  t.producers_per_partition = 14000;
+  t.records_per_partition = 20000;
+  t.partitions = {{"x", 0}, {"x", 1}};
+  return t;
+}
+
+TEST(EngineBatch, AgreesWithProcessWhenBoundsTriggerAndUnstampedAreDropped) {
   for (std::uint64_t seed : kSeeds) {
-    TrafficOptions t;
-    t.seed = seed;
-    t.max_payload = 96;
-    t.offset_jump_percent = 8;
-    t.offset_jump_max = 10;
-    if (!RunBothWays(t, options, 40)) return;
+    if (!RunBothWays(BoundedTraffic(seed), BoundedOptions(), 40)) return;
   }
 }
 
@@ -200,12 +220,7 @@ TEST(EngineBatch, AgreesWithProcessWhenProducersExpireAndArePurged) {
 // interleaved; the index grows again (to 32k slots, at ~12.3k producers)
 // while prefetches for later records of a batch are outstanding.
 TEST(EngineBatch, AgreesWithProcessWithTensOfThousandsOfProducers) {
-  TrafficOptions t;
-  t.seed = 17;
-  t.producers_per_partition = 14000;
-  t.records_per_partition = 20000;
-  t.partitions = {{"x", 0}, {"x", 1}};
-  ASSERT_TRUE(RunBothWays(t, EngineOptions{}, 500));
+  ASSERT_TRUE(RunBothWays(ManyProducersTraffic(), EngineOptions{}, 500));
 }
 
 TEST(EnginePrefetch, AgreesWithProcessOnModelTraffic) {
@@ -217,17 +232,8 @@ TEST(EnginePrefetch, AgreesWithProcessOnModelTraffic) {
 }
 
 TEST(EnginePrefetch, AgreesWithProcessWhenBoundsTriggerAndUnstampedAreDropped) {
-  EngineOptions options;
-  options.max_chunk_span = 12;
-  options.max_buffer_bytes = 224;
-  options.unstamped = UnstampedPolicy::kDrop;
   for (std::uint64_t seed : kSeeds) {
-    TrafficOptions t;
-    t.seed = seed;
-    t.max_payload = 96;
-    t.offset_jump_percent = 8;
-    t.offset_jump_max = 10;
-    if (!RunBothWays(t, options, 40, Feed::kPrefetch)) return;
+    if (!RunBothWays(BoundedTraffic(seed), BoundedOptions(), 40, Feed::kPrefetch)) return;
   }
 }
 
@@ -235,12 +241,7 @@ TEST(EnginePrefetch, AgreesWithProcessWhenBoundsTriggerAndUnstampedAreDropped) {
 // dropped once (after ~25k records, both tables big) while hints for its
 // records are outstanding.
 TEST(EnginePrefetch, AgreesWithProcessWithTensOfThousandsOfProducers) {
-  TrafficOptions t;
-  t.seed = 17;
-  t.producers_per_partition = 14000;
-  t.records_per_partition = 20000;
-  t.partitions = {{"x", 0}, {"x", 1}};
-  ASSERT_TRUE(RunBothWays(t, EngineOptions{}, 500, Feed::kPrefetch, 100));
+  ASSERT_TRUE(RunBothWays(ManyProducersTraffic(), EngineOptions{}, 500, Feed::kPrefetch, 100));
 }
 
 }  // namespace
