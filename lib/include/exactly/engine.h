@@ -238,7 +238,7 @@ class Engine {
   void Prefetch(const RecordView& upcoming) noexcept;
   static constexpr std::size_t kPrefetchDistance = 16;
   // Whether Prefetch() does anything now: some partition tracks enough
-  // producers (from ~12k) for its table to outgrow the CPU caches. A
+  // producers (from ~6k) for its table to outgrow the CPU caches. A
   // caller may skip reading ahead otherwise. Linear in the number of
   // partitions: for now and then, not for every record.
   bool PrefetchHelps() const noexcept;
