@@ -360,13 +360,19 @@ def comparison_rows(rule, benches):
     return rows
 
 
+def target_cells(spec, ratio):
+    """[target, met] for `ratio` against the numeric "target" of `spec` (a
+    rule, a JSON_TARGETS entry or a --json record), "target_max" saying at most."""
+    at_most = spec.get("target_max", False)
+    return [fmt_target(spec["target"], at_most), target_met(ratio, spec["target"], at_most)]
+
+
 def rule_target_cells(rule, name, ratio):
     """[target, met] of one row: a rule's target holds for its headline rows
     (e.g. the 1M-producer end of a curve), not for every point it shows."""
     if not is_number(rule.get("target")) or not re.fullmatch(rule.get("headline", ".*"), name):
         return ["", ""]
-    at_most = rule.get("target_max", False)
-    return [fmt_target(rule["target"], at_most), target_met(ratio, rule["target"], at_most)]
+    return target_cells(rule, ratio)
 
 
 def rule_gaps(rule, benches):
@@ -759,10 +765,9 @@ def json_headlines(prog):
 
 def json_target_cells(record):
     """[target, met]: a --json row's numeric target is a ratio to reach at least."""
-    t = record.get("target")
-    if is_number(t):
-        return [fmt_target(t), target_met(record["ratio"], t)]
-    return [fmt_field("target", t) if "target" in record else "", ""]
+    if is_number(record.get("target")):
+        return target_cells(record, record["ratio"])
+    return [fmt_field("target", record["target"]) if "target" in record else "", ""]
 
 
 def json_target_headlines(prog):
@@ -774,10 +779,8 @@ def json_target_headlines(prog):
         if not is_number(value):
             continue  # reported by unmatched_rules
         ratio = value / t["baseline_value"]
-        at_most = t.get("target_max", False)
         out.append([prog.name, f"{json_target_name(t)} = {fmt_field(t['figure'], value)}", t["baseline_label"],
-                    f"**{fmt_ratio(ratio)}**", fmt_target(t["target"], at_most),
-                    target_met(ratio, t["target"], at_most)])
+                    f"**{fmt_ratio(ratio)}**"] + target_cells(t, ratio))
     return out
 
 

@@ -78,17 +78,15 @@ void DedupConsumer::Impl::ReleaseHeld() {
 }
 
 void DedupConsumer::Impl::DropPolled(const TopicPartition& tp) {
-  const auto drop = [&tp](std::deque<Held>& records, std::uint64_t& bytes) {
-    std::erase_if(records, [&](const Held& h) {
-      if (h.msg.partition() != tp.partition || h.msg.topic() != tp.topic.name()) return false;
-      bytes -= h.bytes;
-      return true;
-    });
+  const auto of_tp = [&tp](const KafkaMessage& m) {
+    return m.partition() == tp.partition && m.topic() == tp.topic.name();
   };
-  drop(held, held_bytes);
-  ahead.EraseIf([&tp](const PolledRing::Slot& s) {
-    return s.msg.partition() == tp.partition && s.msg.topic() == tp.topic.name();
+  std::erase_if(held, [&](const Held& h) {
+    if (!of_tp(h.msg)) return false;
+    held_bytes -= h.bytes;
+    return true;
   });
+  ahead.EraseIf([&](const PolledRing::Slot& s) { return of_tp(s.msg); });
 }
 
 }  // namespace exactly::kafka

@@ -343,9 +343,10 @@ Status DedupConsumer::RunFor(std::chrono::milliseconds duration) {
         continue;
       }
       s.Process(slot.view ? *slot.view : slot.msg.view());
-      // Freed now, not when the slot is reused: the allocations for the
-      // next record then reuse memory still in cache (measured: keeping
-      // the message one poll longer cost the relay ~8 % of its rate).
+      // Freed now, as before the ring, not when the slot is reused: the
+      // allocations for the next record can then reuse memory still in
+      // cache. (Unpinned runs leaned that way; the sets overlapped:
+      // docs/BENCHMARKS.md, "Core engine".)
       slot.msg = KafkaMessage();
       slot.view.reset();
       if (!s.stop_error.ok() || s.resume_at > now) break;

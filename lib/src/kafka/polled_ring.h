@@ -98,8 +98,8 @@ class PolledRing {
   }
 
  private:
-  // i < 2 * kCapacity. Not `%`: a division per record for a capacity that
-  // is not a power of two.
+  // i < 2 * kCapacity: one compare instead of the multiply and shifts of
+  // `%` by a constant that is not a power of two.
   static std::size_t Wrap(std::size_t i) noexcept { return i >= kCapacity ? i - kCapacity : i; }
 
   std::array<Slot, kCapacity> slots_;
